@@ -1,0 +1,50 @@
+// Canonical sign bytes: the only module that decides what a signature covers. Every signed thing is wrapped in a
+// SignDoc naming its domain (what kind of message) and the chain id, so a signature made for one chain or one kind of
+// message can never be replayed as another.
+import { messageCodec } from './codec.ts';
+import type { BlockID, Proposal, Vote } from './types.ts';
+
+export const SignDomain = {
+  TX: 'agentcluster/tx',
+  VOTE: 'agentcluster/vote',
+  PROPOSAL: 'agentcluster/proposal',
+} as const;
+export type SignDomain = (typeof SignDomain)[keyof typeof SignDomain];
+
+interface SignDoc {
+  domain: string;
+  chainId: string;
+  payload: Uint8Array;
+}
+
+const SignDocCodec = messageCodec<SignDoc>('SignDoc');
+const CanonicalVoteCodec = messageCodec<{ type: number; height: bigint; round: number; blockId: BlockID; timestamp: bigint }>('CanonicalVote');
+const CanonicalProposalCodec = messageCodec<{ type: number; height: bigint; round: number; polRound: number; blockId: BlockID; timestamp: bigint }>(
+  'CanonicalProposal',
+);
+
+export function signBytes(domain: SignDomain, chainId: string, payload: Uint8Array): Uint8Array {
+  return SignDocCodec.encode({ domain, chainId, payload });
+}
+
+/** A transaction signs its encoded body exactly as carried in Tx.body. */
+export function txSignBytes(chainId: string, body: Uint8Array): Uint8Array {
+  return signBytes(SignDomain.TX, chainId, body);
+}
+
+export function voteSignBytes(chainId: string, v: Vote): Uint8Array {
+  const payload = CanonicalVoteCodec.encode({ type: v.type, height: v.height, round: v.round, blockId: v.blockId, timestamp: v.timestamp });
+  return signBytes(SignDomain.VOTE, chainId, payload);
+}
+
+export function proposalSignBytes(chainId: string, p: Proposal): Uint8Array {
+  const payload = CanonicalProposalCodec.encode({
+    type: p.type,
+    height: p.height,
+    round: p.round,
+    polRound: p.polRound,
+    blockId: p.blockId,
+    timestamp: p.timestamp,
+  });
+  return signBytes(SignDomain.PROPOSAL, chainId, payload);
+}

@@ -1,0 +1,387 @@
+// Typed wire objects and their codecs, each with its validateBasic. The TypeScript shapes mirror
+// proto/agentcluster.proto in camelCase; bytes are Uint8Array, 64-bit integers bigint, times bigint ns.
+import { AppError } from '../errors.ts';
+import { messageCodec } from './codec.ts';
+import { ADDRESS_LENGTH, PUBKEY_LENGTH, SIGNATURE_LENGTH } from '../crypto/keys.ts';
+import { HASH_LENGTH } from '../crypto/hash.ts';
+
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
+
+function invalid(typeName: string, field: string, what: string): never {
+  throw new AppError('INVALID_FIELD', `${typeName}.${field} ${what}`, { field });
+}
+
+function requireLength(typeName: string, field: string, bytes: Uint8Array, length: number, optional = false): void {
+  if (optional && bytes.length === 0) return;
+  if (bytes.length !== length) invalid(typeName, field, `must be ${length} bytes, got ${bytes.length}`);
+}
+
+// ---------------- transactions ----------------
+
+export interface Tx {
+  body: Uint8Array;
+  pubKey: Uint8Array;
+  signature: Uint8Array;
+}
+
+export interface MsgSend {
+  to: Uint8Array;
+  amount: bigint;
+}
+
+/** Every message kind, by its oneof case name in TxBody. Later modules add entries here and in the .proto. */
+export interface MsgMap {
+  send: MsgSend;
+}
+export type MsgType = keyof MsgMap;
+export type Msg = { [K in MsgType]: { type: K; value: MsgMap[K] } }[MsgType];
+export const MSG_TYPES: readonly MsgType[] = ['send'];
+
+export interface TxBody {
+  chainId: string;
+  nonce: bigint;
+  gasLimit: bigint;
+  gasPrice: bigint;
+  memo: string;
+  msg: Msg;
+}
+
+/** Structural limits that need no state; the executor checks the parameterised ones (size, memo, fees). */
+const MAX_CHAIN_ID = 50;
+
+export const TxCodec = messageCodec<Tx>('Tx', {
+  errorCode: 'TX_DECODE',
+  validate(tx) {
+    if (tx.body.length === 0) throw new AppError('TX_DECODE', 'Tx.body is empty; it must hold an encoded TxBody');
+    if (tx.pubKey.length !== PUBKEY_LENGTH) throw new AppError('BAD_SIGNATURE', `Tx.pub_key must be a ${PUBKEY_LENGTH}-byte ed25519 key`);
+    if (tx.signature.length !== SIGNATURE_LENGTH) throw new AppError('BAD_SIGNATURE', `Tx.signature must be ${SIGNATURE_LENGTH} bytes`);
+  },
+});
+
+export const TxBodyCodec = messageCodec<TxBody>('TxBody', {
+  errorCode: 'TX_DECODE',
+  toWire(body) {
+    const { msg, ...rest } = body;
+    return { ...rest, [msg.type]: msg.value };
+  },
+  fromWire(wire) {
+    const type = wire.msg as string | undefined;
+    if (type === undefined) {
+      throw new AppError('UNKNOWN_MESSAGE', `TxBody carries no known message; use one of: ${MSG_TYPES.join(', ')}`);
+    }
+    const { msg: _case, ...rest } = wire;
+    for (const t of MSG_TYPES) delete rest[t];
+    return { ...(rest as Omit<TxBody, 'msg'>), msg: { type, value: wire[type] } as Msg };
+  },
+  validate(body) {
+    if (body.chainId.length === 0 || body.chainId.length > MAX_CHAIN_ID) invalid('TxBody', 'chain_id', `must be 1-${MAX_CHAIN_ID} characters`);
+    if (body.gasLimit === 0n) invalid('TxBody', 'gas_limit', 'must be positive');
+    validateMsg(body.msg);
+  },
+});
+
+function validateMsg(msg: Msg): void {
+  switch (msg.type) {
+    case 'send':
+      requireLength('MsgSend', 'to', msg.value.to, ADDRESS_LENGTH);
+      if (msg.value.amount === 0n) throw new AppError('INVALID_AMOUNT', 'MsgSend.amount must be positive (in uacc)');
+      return;
+    default:
+      throw new AppError('UNKNOWN_MESSAGE', `unknown message type ${(msg as { type: string }).type}`);
+  }
+}
+
+// ---------------- blocks ----------------
+
+export interface PartSetHeader {
+  total: number;
+  hash: Uint8Array;
+}
+
+export interface BlockID {
+  hash: Uint8Array;
+  partSetHeader: PartSetHeader;
+}
+
+export interface Header {
+  chainId: string;
+  height: bigint;
+  time: bigint;
+  lastBlockId: BlockID;
+  lastCommitHash: Uint8Array;
+  dataHash: Uint8Array;
+  validatorsHash: Uint8Array;
+  nextValidatorsHash: Uint8Array;
+  consensusHash: Uint8Array;
+  appHash: Uint8Array;
+  lastResultsHash: Uint8Array;
+  evidenceHash: Uint8Array;
+  proposerAddress: Uint8Array;
+}
+
+export const BlockIdFlag = { ABSENT: 1, COMMIT: 2, NIL: 3 } as const;
+
+export interface CommitSig {
+  blockIdFlag: number;
+  validatorAddress: Uint8Array;
+  timestamp: bigint;
+  signature: Uint8Array;
+}
+
+export interface Commit {
+  height: bigint;
+  round: number;
+  blockId: BlockID;
+  signatures: CommitSig[];
+}
+
+export const VoteType = { PREVOTE: 1, PRECOMMIT: 2, PROPOSAL: 32 } as const;
+
+export interface Vote {
+  type: number;
+  height: bigint;
+  round: number;
+  blockId: BlockID;
+  timestamp: bigint;
+  validatorAddress: Uint8Array;
+  validatorIndex: number;
+  signature: Uint8Array;
+}
+
+export interface Proposal {
+  type: number;
+  height: bigint;
+  round: number;
+  polRound: number;
+  blockId: BlockID;
+  timestamp: bigint;
+  signature: Uint8Array;
+}
+
+export interface DuplicateVoteEvidence {
+  voteA: Vote;
+  voteB: Vote;
+  totalVotingPower: bigint;
+  validatorPower: bigint;
+  timestamp: bigint;
+}
+
+export type Evidence = { type: 'duplicate_vote_evidence'; value: DuplicateVoteEvidence };
+
+export interface Block {
+  header: Header;
+  data: { txs: Uint8Array[] };
+  evidence: Evidence[];
+  lastCommit: Commit;
+}
+
+export const EMPTY_BLOCK_ID: BlockID = { hash: new Uint8Array(0), partSetHeader: { total: 0, hash: new Uint8Array(0) } };
+
+function validateBlockId(typeName: string, field: string, id: BlockID, allowEmpty: boolean): void {
+  if (id.hash.length === 0) {
+    if (!allowEmpty) invalid(typeName, field, 'must not be empty');
+    if (id.partSetHeader.total !== 0 || id.partSetHeader.hash.length !== 0) invalid(typeName, field, 'is empty but has a part set header');
+    return;
+  }
+  requireLength(typeName, `${field}.hash`, id.hash, HASH_LENGTH);
+  requireLength(typeName, `${field}.part_set_header.hash`, id.partSetHeader.hash, HASH_LENGTH);
+  if (id.partSetHeader.total < 1) invalid(typeName, `${field}.part_set_header.total`, 'must be at least 1');
+}
+
+export function validateHeader(h: Header): void {
+  if (h.chainId.length === 0 || h.chainId.length > MAX_CHAIN_ID) invalid('Header', 'chain_id', `must be 1-${MAX_CHAIN_ID} characters`);
+  if (h.height < 1n) invalid('Header', 'height', 'must be at least 1');
+  validateBlockId('Header', 'last_block_id', h.lastBlockId, true);
+  for (const [field, value] of [
+    ['last_commit_hash', h.lastCommitHash],
+    ['data_hash', h.dataHash],
+    ['validators_hash', h.validatorsHash],
+    ['next_validators_hash', h.nextValidatorsHash],
+    ['consensus_hash', h.consensusHash],
+    ['app_hash', h.appHash],
+    ['last_results_hash', h.lastResultsHash],
+    ['evidence_hash', h.evidenceHash],
+  ] as const) {
+    requireLength('Header', field, value, HASH_LENGTH);
+  }
+  requireLength('Header', 'proposer_address', h.proposerAddress, ADDRESS_LENGTH);
+}
+
+export function validateVote(v: Vote): void {
+  if (v.type !== VoteType.PREVOTE && v.type !== VoteType.PRECOMMIT) invalid('Vote', 'type', 'must be 1 (prevote) or 2 (precommit)');
+  if (v.height < 1n) invalid('Vote', 'height', 'must be at least 1');
+  validateBlockId('Vote', 'block_id', v.blockId, true);
+  requireLength('Vote', 'validator_address', v.validatorAddress, ADDRESS_LENGTH);
+  requireLength('Vote', 'signature', v.signature, SIGNATURE_LENGTH);
+}
+
+export function validateCommit(c: Commit): void {
+  if (c.height < 1n) invalid('Commit', 'height', 'must be at least 1');
+  validateBlockId('Commit', 'block_id', c.blockId, false);
+  if (c.signatures.length === 0) invalid('Commit', 'signatures', 'must not be empty');
+  c.signatures.forEach((s, i) => {
+    const f = `signatures[${i}]`;
+    if (s.blockIdFlag === BlockIdFlag.ABSENT) {
+      if (s.validatorAddress.length !== 0 || s.signature.length !== 0) invalid('Commit', f, 'is absent but carries an address or signature');
+      return;
+    }
+    if (s.blockIdFlag !== BlockIdFlag.COMMIT && s.blockIdFlag !== BlockIdFlag.NIL) invalid('Commit', `${f}.block_id_flag`, 'must be 1, 2 or 3');
+    requireLength('Commit', `${f}.validator_address`, s.validatorAddress, ADDRESS_LENGTH);
+    requireLength('Commit', `${f}.signature`, s.signature, SIGNATURE_LENGTH);
+  });
+}
+
+export function validateEvidence(e: Evidence): void {
+  const { voteA, voteB } = e.value;
+  validateVote(voteA);
+  validateVote(voteB);
+  if (voteA.height !== voteB.height || voteA.round !== voteB.round || voteA.type !== voteB.type) {
+    invalid('DuplicateVoteEvidence', 'votes', 'must share height, round and type');
+  }
+  if (Buffer.compare(voteA.validatorAddress, voteB.validatorAddress) !== 0) invalid('DuplicateVoteEvidence', 'votes', 'must come from one validator');
+  if (Buffer.compare(voteA.blockId.hash, voteB.blockId.hash) === 0) invalid('DuplicateVoteEvidence', 'votes', 'must be for different blocks');
+}
+
+export const VoteCodec = messageCodec<Vote>('Vote', { validate: validateVote });
+
+export const ProposalCodec = messageCodec<Proposal>('Proposal', {
+  validate(p) {
+    if (p.type !== VoteType.PROPOSAL) invalid('Proposal', 'type', 'must be 32');
+    if (p.height < 1n) invalid('Proposal', 'height', 'must be at least 1');
+    if (p.polRound < -1 || p.polRound >= p.round) invalid('Proposal', 'pol_round', 'must be -1 or lower than round');
+    validateBlockId('Proposal', 'block_id', p.blockId, false);
+    requireLength('Proposal', 'signature', p.signature, SIGNATURE_LENGTH);
+  },
+});
+
+export const CommitCodec = messageCodec<Commit>('Commit', { validate: validateCommit });
+
+function evidenceFromWire(w: Record<string, unknown>): Evidence {
+  if (w.sum !== 'duplicate_vote_evidence' && w.sum !== 'duplicateVoteEvidence') {
+    throw new AppError('INVALID_FIELD', 'Evidence carries no known kind; only duplicate_vote_evidence exists');
+  }
+  return { type: 'duplicate_vote_evidence', value: w.duplicateVoteEvidence as DuplicateVoteEvidence };
+}
+
+const evidenceToWire = (e: Evidence): Record<string, unknown> => ({ duplicateVoteEvidence: e.value });
+
+export const EvidenceCodec = messageCodec<Evidence>('Evidence', {
+  toWire: evidenceToWire,
+  fromWire: evidenceFromWire,
+  validate: validateEvidence,
+});
+
+export const HeaderCodec = messageCodec<Header>('Header', { validate: validateHeader });
+
+export const BlockCodec = messageCodec<Block>('Block', {
+  toWire: (b) => ({ ...b, evidence: b.evidence.map(evidenceToWire) }),
+  fromWire: (w) => ({ ...(w as unknown as Block), evidence: (w.evidence as Record<string, unknown>[]).map(evidenceFromWire) }),
+  validate(b) {
+    validateHeader(b.header);
+    b.evidence.forEach(validateEvidence);
+    // The first block has no last commit; every later one must carry the commit of its parent.
+    if (b.header.height > 1n || b.lastCommit.signatures.length > 0) validateCommit(b.lastCommit);
+  },
+});
+
+export function emptyCommit(): Commit {
+  return { height: 0n, round: 0, blockId: EMPTY_BLOCK_ID, signatures: [] };
+}
+
+export interface SimpleValidator {
+  pubKey: Uint8Array;
+  votingPower: bigint;
+}
+
+export const SimpleValidatorCodec = messageCodec<SimpleValidator>('SimpleValidator');
+
+// ---------------- state records ----------------
+
+export interface Account {
+  balance: bigint;
+  nonce: bigint;
+}
+
+export interface Vesting {
+  total: bigint;
+  released: bigint;
+  startNs: bigint;
+  cliffNs: bigint;
+  endNs: bigint;
+}
+
+export interface Validator {
+  address: Uint8Array;
+  pubKey: Uint8Array;
+  stake: bigint;
+  power: bigint;
+  name: string;
+}
+
+export interface SupplyInfo {
+  total: bigint;
+  burned: bigint;
+}
+
+export interface EventAttribute {
+  key: string;
+  value: string;
+  index: boolean;
+}
+
+export interface Event {
+  type: string;
+  attributes: EventAttribute[];
+}
+
+export interface TxResult {
+  code: number;
+  codespace: string;
+  log: string;
+  gasWanted: bigint;
+  gasUsed: bigint;
+  events: Event[];
+}
+
+// State records are written only by this node: decoding them skips the canonical check (malformed bytes still fail,
+// so a corrupt store surfaces as an error rather than a wrong value).
+export const AccountCodec = messageCodec<Account>('Account', { trusted: true });
+export const VestingCodec = messageCodec<Vesting>('Vesting', { trusted: true });
+export const ValidatorCodec = messageCodec<Validator>('Validator', { trusted: true });
+export const SupplyInfoCodec = messageCodec<SupplyInfo>('SupplyInfo', { trusted: true });
+export const TxResultCodec = messageCodec<TxResult>('TxResult', { trusted: true });
+
+export { U64_MAX };
+
+// ---------------- storage records ----------------
+
+export interface StoreHead {
+  height: bigint;
+  appHash: Uint8Array;
+  blockHash: Uint8Array;
+  time: bigint;
+  genesisHash: Uint8Array;
+}
+
+export interface ValidatorUpdate {
+  pubKey: Uint8Array;
+  power: bigint;
+}
+
+export interface BlockResults {
+  height: bigint;
+  txResults: TxResult[];
+  beginBlockEvents: Event[];
+  endBlockEvents: Event[];
+  validatorUpdates: ValidatorUpdate[];
+  appHash: Uint8Array;
+}
+
+export interface TxLocation {
+  height: bigint;
+  index: number;
+}
+
+export const StoreHeadCodec = messageCodec<StoreHead>('StoreHead', { trusted: true });
+export const BlockResultsCodec = messageCodec<BlockResults>('BlockResults', { trusted: true });
+export const TxLocationCodec = messageCodec<TxLocation>('TxLocation', { trusted: true });

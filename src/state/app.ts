@@ -1,0 +1,107 @@
+// The state machine as one object: the store, the module list and the executor. Consensus drives it with
+// finalized blocks; RPC reads from it. `open` initialises a new store from the genesis, or checks that an existing
+// store was made from the same genesis.
+import { AppError } from '../errors.ts';
+import { equalBytes, toHex } from '../crypto/bytes.ts';
+import { Store } from './store.ts';
+import { Executor, VerifiedTxCache, readParams, type BlockInput, type BlockOutput } from './executor.ts';
+import { economicsModule } from './economics.ts';
+import { validatorsModule } from './validators.ts';
+import { bankModule } from './accounts.ts';
+import { genesisHash, type Genesis } from './genesis.ts';
+import type { Module } from './module.ts';
+import type { AppParams } from './params.ts';
+import type { StoreHead } from '../codec/types.ts';
+
+/** Every module, in the order their genesis, begin-block and end-block hooks run. */
+export function defaultModules(): Module[] {
+  return [economicsModule, validatorsModule, bankModule];
+}
+
+export interface CommitExtras {
+  block?: { bytes: Uint8Array; hash: Uint8Array };
+  commit?: Uint8Array;
+  txHashes?: readonly Uint8Array[];
+}
+
+export class App {
+  readonly store: Store;
+  readonly executor: Executor;
+  readonly genesis: Genesis;
+
+  private constructor(store: Store, executor: Executor, genesis: Genesis) {
+    this.store = store;
+    this.executor = executor;
+    this.genesis = genesis;
+  }
+
+  static async open(dbPath: string, genesis: Genesis, options: { modules?: Module[]; verified?: VerifiedTxCache } = {}): Promise<App> {
+    const store = await Store.open(dbPath);
+    try {
+      const executor = new Executor(options.modules ?? defaultModules(), store, options.verified);
+      const app = new App(store, executor, genesis);
+      const gh = genesisHash(genesis);
+      const head = store.head();
+      if (head === null) {
+        const init = await executor.initChain(store, genesis);
+        await store.commitHeight({
+          head: { height: genesis.initialHeight - 1n, appHash: init.appHash, blockHash: new Uint8Array(0), time: genesis.genesisTime, genesisHash: gh },
+          state: init.state,
+          nodes: init.nodes,
+        });
+      } else if (!equalBytes(head.genesisHash, gh)) {
+        throw new AppError('BAD_GENESIS', `the data directory was made from another genesis (${toHex(head.genesisHash)}, this one is ${toHex(gh)}); use the original genesis.json or a fresh data directory`);
+      }
+      return app;
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+
+  head(): StoreHead {
+    return this.store.head()!;
+  }
+
+  params(): Promise<AppParams> {
+    return readParams(this.store);
+  }
+
+  /** Executes the next block against the committed state without writing anything. */
+  execute(block: BlockInput): Promise<BlockOutput> {
+    const head = this.head();
+    if (block.height !== head.height + 1n) throw new AppError('INTERNAL', `next height is ${head.height + 1n}, not ${block.height}`);
+    if (block.time <= head.time) throw new AppError('INTERNAL', `block time must increase: ${block.time} <= ${head.time}`);
+    return this.executor.executeBlock(this.store, head.appHash, block);
+  }
+
+  /** Writes an executed block, its results and everything it changed in one atomic batch. */
+  async commit(block: BlockInput, out: BlockOutput, extras: CommitExtras = {}): Promise<void> {
+    await this.store.commitHeight({
+      head: { height: block.height, appHash: out.appHash, blockHash: extras.block?.hash ?? new Uint8Array(0), time: block.time, genesisHash: this.head().genesisHash },
+      state: out.state,
+      nodes: out.nodes,
+      block: extras.block,
+      commit: extras.commit,
+      results: {
+        height: block.height,
+        txResults: out.txResults,
+        beginBlockEvents: out.beginBlockEvents,
+        endBlockEvents: out.endBlockEvents,
+        validatorUpdates: out.validatorUpdates,
+        appHash: out.appHash,
+      },
+      txs: extras.txHashes?.map((hash, index) => ({ hash, location: { height: block.height, index } })),
+    });
+  }
+
+  async applyBlock(block: BlockInput, extras: CommitExtras = {}): Promise<BlockOutput> {
+    const out = await this.execute(block);
+    await this.commit(block, out, extras);
+    return out;
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}

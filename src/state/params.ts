@@ -1,0 +1,113 @@
+// Protocol parameters: the whitepaper's table (DESIGN.md section 4) as typed defaults. All are genesis parameters,
+// changeable later by governance; every value is an integer (bigint for amounts), never a float.
+
+export const UACC_PER_ACC = 1_000_000n;
+export const TOTAL_SUPPLY_UACC = 1_000_000_000n * UACC_PER_ACC;
+/** Basis points: 10,000 = 100%. Shares and rates are expressed in bps so that every split is integer arithmetic. */
+export const BPS = 10_000n;
+
+export const DAY_SECONDS = 86_400n;
+export const YEAR_SECONDS = 365n * DAY_SECONDS;
+
+/** The genesis allocation categories of whitepaper section 5.2, in a fixed order. */
+export const CATEGORIES = ['validators', 'compute_providers', 'marketplace', 'review_committees', 'treasury', 'team'] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+export interface FeeParams {
+  /** Minimum price of one unit of gas, in uacc. */
+  min_gas_price: bigint;
+  /** Share of every fee that is burned, in bps; the rest goes to the validators. */
+  burn_bps: bigint;
+  /** Gas every tx pays before its message runs. */
+  tx_base_gas: bigint;
+  /** Gas per byte of the encoded tx. */
+  tx_byte_gas: bigint;
+  /** Gas per message type (the name of the Tx.msg oneof case), on top of the base and byte gas. */
+  msg_gas: Record<string, bigint>;
+}
+
+export interface TxParams {
+  /** Largest encoded tx accepted, in bytes. */
+  max_tx_bytes: bigint;
+  /** Longest memo, in bytes. */
+  max_memo_bytes: bigint;
+}
+
+export interface SupplyParams {
+  /** Fixed at genesis; no minting afterwards. */
+  total_supply: bigint;
+  /** Genesis split by category, in bps of total_supply; the shares sum to 10,000. */
+  distribution_bps: Record<Category, bigint>;
+  /** Team vesting: nothing before the cliff, then linear until the end of the duration (both from genesis time). */
+  team_cliff_seconds: bigint;
+  team_vesting_seconds: bigint;
+}
+
+export interface AppParams {
+  supply: SupplyParams;
+  fees: FeeParams;
+  tx: TxParams;
+}
+
+export function defaultAppParams(): AppParams {
+  return {
+    supply: {
+      total_supply: TOTAL_SUPPLY_UACC,
+      distribution_bps: {
+        validators: 3000n,
+        compute_providers: 2500n,
+        marketplace: 1500n,
+        review_committees: 1000n,
+        treasury: 800n,
+        team: 1200n,
+      },
+      team_cliff_seconds: YEAR_SECONDS,
+      team_vesting_seconds: 4n * YEAR_SECONDS,
+    },
+    fees: {
+      min_gas_price: 1n,
+      burn_bps: 5000n,
+      tx_base_gas: 1000n,
+      tx_byte_gas: 10n,
+      msg_gas: { send: 1000n },
+    },
+    tx: {
+      max_tx_bytes: 32_768n,
+      max_memo_bytes: 256n,
+    },
+  };
+}
+
+/** Consensus parameters (CometBFT's block / evidence / validator sections, plus the round timeouts in ms). */
+export interface ConsensusParams {
+  block: { max_bytes: bigint; max_gas: bigint };
+  evidence: { max_age_num_blocks: bigint; max_age_duration_ns: bigint; max_bytes: bigint };
+  validator: { pub_key_types: string[] };
+  /** Round timeouts grow as base + delta x round (CometBFT); commit is the pause between a decision and the next height. */
+  timeouts: {
+    propose_ms: bigint;
+    propose_delta_ms: bigint;
+    prevote_ms: bigint;
+    prevote_delta_ms: bigint;
+    precommit_ms: bigint;
+    precommit_delta_ms: bigint;
+    commit_ms: bigint;
+  };
+}
+
+export function defaultConsensusParams(): ConsensusParams {
+  return {
+    block: { max_bytes: 4_194_304n, max_gas: -1n },
+    evidence: { max_age_num_blocks: 100_000n, max_age_duration_ns: 172_800_000_000_000n, max_bytes: 1_048_576n },
+    validator: { pub_key_types: ['ed25519'] },
+    timeouts: {
+      propose_ms: 1000n,
+      propose_delta_ms: 500n,
+      prevote_ms: 500n,
+      prevote_delta_ms: 500n,
+      precommit_ms: 500n,
+      precommit_delta_ms: 500n,
+      commit_ms: 500n,
+    },
+  };
+}

@@ -1,0 +1,73 @@
+// Typed repositories over state keys. A state key is one namespace byte + the record's key; the namespaces below are
+// the whole layout of the committed state (and so of the app hash): add new ones, never renumber.
+import { concat } from '../crypto/bytes.ts';
+import type { MessageCodec } from '../codec/codec.ts';
+
+/** What a repository needs of a codec: protobuf records use a MessageCodec, params their canonical JSON. */
+export type RecordCodec<V> = Pick<MessageCodec<V>, 'encode' | 'decode'>;
+import type { StateReader } from './store.ts';
+import type { StateOverlay } from './overlay.ts';
+
+export const Namespace = {
+  ACCOUNT: 0x01,
+  VESTING: 0x02,
+  VALIDATOR: 0x03,
+  SUPPLY: 0x04,
+  PARAMS: 0x05,
+} as const;
+
+export class Repo<K, V> {
+  private readonly prefix: Uint8Array;
+  private readonly encodeKey: (k: K) => Uint8Array;
+  private readonly codec: RecordCodec<V>;
+
+  constructor(namespace: number, encodeKey: (k: K) => Uint8Array, codec: RecordCodec<V>) {
+    this.prefix = new Uint8Array([namespace]);
+    this.encodeKey = encodeKey;
+    this.codec = codec;
+  }
+
+  stateKey(k: K): Uint8Array {
+    return concat(this.prefix, this.encodeKey(k));
+  }
+
+  async get(state: StateReader, k: K): Promise<V | undefined> {
+    const v = await state.get(this.stateKey(k));
+    return v === undefined ? undefined : this.codec.decode(v);
+  }
+
+  set(state: StateOverlay, k: K, value: V): void {
+    state.set(this.stateKey(k), this.codec.encode(value));
+  }
+
+  delete(state: StateOverlay, k: K): void {
+    state.delete(this.stateKey(k));
+  }
+
+  /** Every record, in key order, with its key suffix (the bytes encodeKey produced). */
+  async all(state: StateReader): Promise<Array<[Uint8Array, V]>> {
+    const rows = await state.entries(this.prefix);
+    return rows.map(([k, v]) => [k.subarray(this.prefix.length), this.codec.decode(v)]);
+  }
+}
+
+/** A repository holding exactly one record. */
+export class Singleton<V> {
+  private readonly repo: Repo<null, V>;
+
+  constructor(namespace: number, codec: RecordCodec<V>) {
+    this.repo = new Repo(namespace, () => new Uint8Array(0), codec);
+  }
+
+  get stateKey(): Uint8Array {
+    return this.repo.stateKey(null);
+  }
+
+  get(state: StateReader): Promise<V | undefined> {
+    return this.repo.get(state, null);
+  }
+
+  set(state: StateOverlay, value: V): void {
+    this.repo.set(state, null, value);
+  }
+}

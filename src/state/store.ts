@@ -1,0 +1,175 @@
+// The node's LevelDB. Keys are one prefix byte + a sortable suffix (heights as 8-byte big-endian), behind typed
+// accessors; nothing else in the node knows the key layout. Every height lands in ONE atomic batch: block, commit,
+// results, tx index, the state writes, the new commitment nodes and, last, the head pointer. A crash therefore leaves
+// either the whole height or none of it.
+import { Level } from 'level';
+import { AppError } from '../errors.ts';
+import { concat, u64be } from '../crypto/bytes.ts';
+import {
+  BlockResultsCodec,
+  StoreHeadCodec,
+  TxLocationCodec,
+  type BlockResults,
+  type StoreHead,
+  type TxLocation,
+} from '../codec/types.ts';
+import type { NodeReader } from './smt.ts';
+
+const P = {
+  STATE: 0x73, // 's' + state key -> value (latest committed state, flat, for fast reads)
+  NODE: 0x6e, // 'n' + node hash -> commitment node
+  BLOCK: 0x62, // 'b' + height -> encoded Block
+  BLOCK_HASH: 0x68, // 'h' + block hash -> height
+  COMMIT: 0x63, // 'c' + height -> encoded Commit that finalised the block at height
+  RESULTS: 0x72, // 'r' + height -> encoded BlockResults
+  TX: 0x74, // 't' + tx hash -> TxLocation
+  META: 0x6d, // 'm' + name -> metadata
+} as const;
+
+const HEAD_KEY = concat(new Uint8Array([P.META]), new TextEncoder().encode('head'));
+
+const key = (prefix: number, ...parts: Uint8Array[]): Uint8Array => concat(new Uint8Array([prefix]), ...parts);
+
+export interface StateWrite {
+  key: Uint8Array;
+  /** null deletes the key. */
+  value: Uint8Array | null;
+}
+
+/** Everything one height writes; committed atomically by Store.commitHeight. */
+export interface HeightWrites {
+  head: StoreHead;
+  state: readonly StateWrite[];
+  nodes: ReadonlyArray<readonly [Uint8Array, Uint8Array]>;
+  block?: { bytes: Uint8Array; hash: Uint8Array };
+  /** The commit that finalised this height's block (CometBFT's "seen commit"). */
+  commit?: Uint8Array;
+  results?: BlockResults;
+  txs?: ReadonlyArray<{ hash: Uint8Array; location: TxLocation }>;
+}
+
+/** Read access to the latest committed state, by state key. */
+export interface StateReader {
+  get(stateKey: Uint8Array): Promise<Uint8Array | undefined>;
+  /** Many reads in one round trip (LevelDB's getMany): how a block prefetches the records its txs will touch. */
+  getMany(stateKeys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>>;
+  /** Committed entries whose state key starts with prefix, in key order. */
+  entries(prefix: Uint8Array): Promise<Array<[Uint8Array, Uint8Array]>>;
+}
+
+export class Store implements StateReader, NodeReader {
+  private readonly db: Level<Uint8Array, Uint8Array>;
+  private headCache: StoreHead | null = null;
+
+  private constructor(db: Level<Uint8Array, Uint8Array>) {
+    this.db = db;
+  }
+
+  static async open(path: string): Promise<Store> {
+    const db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' });
+    try {
+      await db.open();
+    } catch (err) {
+      const cause = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
+      throw new AppError('STORE_CORRUPT', `cannot open the database at ${path}: ${cause}; is another node using this home?`, { path });
+    }
+    const store = new Store(db);
+    const head = await db.get(HEAD_KEY);
+    store.headCache = head === undefined ? null : StoreHeadCodec.decode(head);
+    return store;
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  /** The last committed height, or null for a store that has not been initialised from a genesis. */
+  head(): StoreHead | null {
+    return this.headCache;
+  }
+
+  get(stateKey: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.db.get(key(P.STATE, stateKey));
+  }
+
+  getMany(stateKeys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+    return this.db.getMany(stateKeys.map((k) => key(P.STATE, k)));
+  }
+
+  async entries(prefix: Uint8Array): Promise<Array<[Uint8Array, Uint8Array]>> {
+    const lo = key(P.STATE, prefix);
+    const hi = prefixEnd(lo);
+    const out: Array<[Uint8Array, Uint8Array]> = [];
+    for await (const [k, v] of this.db.iterator(hi === null ? { gte: lo } : { gte: lo, lt: hi })) out.push([k.subarray(1), v]);
+    return out;
+  }
+
+  getNode(hash: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.db.get(key(P.NODE, hash));
+  }
+
+  getBlock(height: bigint): Promise<Uint8Array | undefined> {
+    return this.db.get(key(P.BLOCK, u64be(height)));
+  }
+
+  async heightOfBlock(hash: Uint8Array): Promise<bigint | undefined> {
+    const v = await this.db.get(key(P.BLOCK_HASH, hash));
+    return v === undefined ? undefined : new DataView(v.buffer, v.byteOffset, v.byteLength).getBigUint64(0);
+  }
+
+  getCommit(height: bigint): Promise<Uint8Array | undefined> {
+    return this.db.get(key(P.COMMIT, u64be(height)));
+  }
+
+  async getResults(height: bigint): Promise<BlockResults | undefined> {
+    const v = await this.db.get(key(P.RESULTS, u64be(height)));
+    return v === undefined ? undefined : BlockResultsCodec.decode(v);
+  }
+
+  async getTxLocation(hash: Uint8Array): Promise<TxLocation | undefined> {
+    const v = await this.db.get(key(P.TX, hash));
+    return v === undefined ? undefined : TxLocationCodec.decode(v);
+  }
+
+  /** Writes one height atomically. Heights must follow each other; the head pointer moves only with the batch. */
+  async commitHeight(w: HeightWrites): Promise<void> {
+    const prev = this.headCache;
+    if (prev !== null && w.head.height !== prev.height + 1n) {
+      throw new AppError('INTERNAL', `store is at height ${prev.height}; cannot commit height ${w.head.height}`);
+    }
+    const batch = this.db.batch();
+    for (const s of w.state) {
+      if (s.value === null) batch.del(key(P.STATE, s.key));
+      else batch.put(key(P.STATE, s.key), s.value);
+    }
+    for (const [hash, node] of w.nodes) batch.put(key(P.NODE, hash), node);
+    const h = u64be(w.head.height);
+    if (w.block) {
+      batch.put(key(P.BLOCK, h), w.block.bytes);
+      batch.put(key(P.BLOCK_HASH, w.block.hash), h);
+    }
+    if (w.commit) batch.put(key(P.COMMIT, h), w.commit);
+    if (w.results) batch.put(key(P.RESULTS, h), BlockResultsCodec.encode(w.results));
+    for (const tx of w.txs ?? []) batch.put(key(P.TX, tx.hash), TxLocationCodec.encode(tx.location));
+    batch.put(HEAD_KEY, StoreHeadCodec.encode(w.head));
+    await batch.write();
+    this.headCache = w.head;
+  }
+
+  /** Stores a commit for an already-committed height (the commit of the tip arrives with the next block). */
+  async putCommit(height: bigint, commit: Uint8Array): Promise<void> {
+    await this.db.put(key(P.COMMIT, u64be(height)), commit);
+  }
+}
+
+/** The smallest key greater than every key starting with prefix, or null if there is none (all 0xff). */
+export function prefixEnd(prefix: Uint8Array): Uint8Array | null {
+  const end = Uint8Array.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i] < 0xff) {
+      end[i]++;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return null;
+}

@@ -1,0 +1,66 @@
+// Test fixtures for the state machine: a genesis with funded accounts, an App on a real LevelDB in a temp dir,
+// transfer builders, and block drivers.
+import { join } from 'node:path';
+import { tempDir } from './tmp.ts';
+import { generateKeyPair, addressOf, type KeyPair } from '../../src/crypto/keys.ts';
+import { signTx } from '../../src/codec/tx.ts';
+import type { TxBody } from '../../src/codec/types.ts';
+import { buildGenesis, type Genesis } from '../../src/state/genesis.ts';
+import { defaultAppParams, UACC_PER_ACC, type AppParams } from '../../src/state/params.ts';
+import { App } from '../../src/state/app.ts';
+import type { BlockOutput } from '../../src/state/executor.ts';
+
+export const CHAIN_ID = 'test-chain';
+export const GENESIS_TIME = 1_764_000_000_000_000_000n; // 2025-11-24T16:00:00Z
+export const SECOND = 1_000_000_000n;
+
+export const seededKey = (n: number): KeyPair => generateKeyPair(new Uint8Array(32).fill(n));
+
+export interface Fixture {
+  genesis: Genesis;
+  validator: KeyPair;
+  users: KeyPair[];
+  team: KeyPair;
+}
+
+/** One validator, `users` accounts funded with `fund` uacc each from the marketplace category. */
+export function fixture(opts: { users?: number; fund?: bigint; params?: (p: AppParams) => void } = {}): Fixture {
+  const validator = seededKey(1);
+  const team = seededKey(2);
+  const users = Array.from({ length: opts.users ?? 4 }, (_, i) => seededKey(10 + i));
+  const appParams = defaultAppParams();
+  opts.params?.(appParams);
+  const fund = opts.fund ?? 1_000n * UACC_PER_ACC;
+  const genesis = buildGenesis({
+    chainId: CHAIN_ID,
+    genesisTime: GENESIS_TIME,
+    validators: [{ name: 'v0', publicKey: validator.publicKey }],
+    accounts: users.map((u) => ({ category: 'marketplace' as const, address: addressOf(u.publicKey), amount: fund })),
+    team: [{ address: addressOf(team.publicKey), amount: (appParams.supply.total_supply * appParams.supply.distribution_bps.team) / 10_000n }],
+    appParams,
+  });
+  return { genesis, validator, users, team };
+}
+
+/** Opens an App on a fresh LevelDB; call the returned cleanup in t.teardown. */
+export async function openApp(genesis: Genesis): Promise<{ app: App; dir: string; cleanup: () => Promise<void> }> {
+  const dir = tempDir();
+  const app = await App.open(join(dir.path, 'state'), genesis);
+  return { app, dir: dir.path, cleanup: async () => { await app.close(); dir.remove(); } };
+}
+
+export function sendBody(over: Partial<TxBody> & { to: Uint8Array; amount: bigint; nonce: bigint }): TxBody {
+  const { to, amount, ...rest } = over;
+  return { chainId: CHAIN_ID, gasLimit: 10_000n, gasPrice: 1n, memo: '', msg: { type: 'send', value: { to, amount } }, ...rest };
+}
+
+export function send(from: KeyPair, to: KeyPair | Uint8Array, amount: bigint, nonce: bigint, over: Partial<TxBody> = {}): Uint8Array {
+  const toAddr = to instanceof Uint8Array ? to : addressOf(to.publicKey);
+  return signTx(sendBody({ to: toAddr, amount, nonce, ...over }), from);
+}
+
+/** Applies the next block (one second after the head) and returns its output. */
+export async function nextBlock(app: App, txs: Uint8Array[], proposer = seededKey(1)): Promise<BlockOutput> {
+  const head = app.head();
+  return app.applyBlock({ chainId: app.genesis.chainId, height: head.height + 1n, time: head.time + SECOND, proposer: addressOf(proposer.publicKey), txs });
+}
