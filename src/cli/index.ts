@@ -3,10 +3,11 @@ import { dispatch, type Command, type Io } from './command.ts';
 import { initCommand } from './init.ts';
 import { keysCommand } from './keys.ts';
 import { versionCommand } from './version.ts';
+import { startCommand } from './start.ts';
 
 export const SUMMARY = 'a Tendermint-style BFT chain node for autonomous AI agents';
 
-export const commands: Command[] = [initCommand, keysCommand, versionCommand];
+export const commands: Command[] = [initCommand, startCommand, keysCommand, versionCommand];
 
 export const processIo: Io = { stdout: process.stdout, stderr: process.stderr };
 

@@ -385,3 +385,37 @@ export interface TxLocation {
 export const StoreHeadCodec = messageCodec<StoreHead>('StoreHead', { trusted: true });
 export const BlockResultsCodec = messageCodec<BlockResults>('BlockResults', { trusted: true });
 export const TxLocationCodec = messageCodec<TxLocation>('TxLocation', { trusted: true });
+
+// ---------------- consensus channel and WAL ----------------
+
+export const TimeoutKindCode = { propose: 1, prevote: 2, precommit: 3 } as const;
+
+export type ConsensusMessage =
+  | { type: 'proposal'; value: { proposal: Proposal; block: Uint8Array } }
+  | { type: 'vote'; value: Vote }
+  | { type: 'timeout'; value: { kind: number; height: bigint; round: number } };
+
+export const ConsensusMessageCodec = messageCodec<ConsensusMessage>('ConsensusMessage', {
+  toWire: (m) => ({ [m.type]: m.value }),
+  fromWire(w) {
+    const type = w.sum as ConsensusMessage['type'] | undefined;
+    if (type === undefined) throw new AppError('INVALID_FIELD', 'ConsensusMessage carries nothing');
+    return { type, value: w[type] } as ConsensusMessage;
+  },
+  validate(m) {
+    if (m.type === 'vote') validateVote(m.value);
+    else if (m.type === 'proposal') {
+      if (m.value.block.length === 0) invalid('ProposalMessage', 'block', 'must not be empty');
+      ProposalCodec.decode(ProposalCodec.encode(m.value.proposal));
+    } else if (m.value.kind < 1 || m.value.kind > 3) invalid('TimeoutInfo', 'kind', 'must be 1, 2 or 3');
+  },
+});
+
+export interface ValidatorSetEntryRecord {
+  address: Uint8Array;
+  pubKey: Uint8Array;
+  votingPower: bigint;
+  proposerPriority: bigint;
+}
+
+export const ValidatorSetRecordCodec = messageCodec<{ validators: ValidatorSetEntryRecord[] }>('ValidatorSetRecord', { trusted: true });

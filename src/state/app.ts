@@ -22,6 +22,7 @@ export interface CommitExtras {
   block?: { bytes: Uint8Array; hash: Uint8Array };
   commit?: Uint8Array;
   txHashes?: readonly Uint8Array[];
+  validatorSets?: ReadonlyArray<{ height: bigint; bytes: Uint8Array }>;
 }
 
 export class App {
@@ -71,7 +72,11 @@ export class App {
   execute(block: BlockInput): Promise<BlockOutput> {
     const head = this.head();
     if (block.height !== head.height + 1n) throw new AppError('INTERNAL', `next height is ${head.height + 1n}, not ${block.height}`);
-    if (block.time <= head.time) throw new AppError('INTERNAL', `block time must increase: ${block.time} <= ${head.time}`);
+    // The first block may carry the genesis time itself (CometBFT); every later one is strictly after its parent.
+    const isFirst = head.blockHash.length === 0;
+    if (block.time < head.time || (!isFirst && block.time === head.time)) {
+      throw new AppError('INTERNAL', `block time must increase: ${block.time} after ${head.time}`);
+    }
     return this.executor.executeBlock(this.store, head.appHash, block);
   }
 
@@ -92,6 +97,7 @@ export class App {
         appHash: out.appHash,
       },
       txs: extras.txHashes?.map((hash, index) => ({ hash, location: { height: block.height, index } })),
+      validatorSets: extras.validatorSets,
     });
   }
 

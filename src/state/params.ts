@@ -107,7 +107,7 @@ export function defaultConsensusParams(): ConsensusParams {
       prevote_delta_ms: 500n,
       precommit_ms: 500n,
       precommit_delta_ms: 500n,
-      commit_ms: 500n,
+      commit_ms: 1000n,
     },
   };
 }

@@ -23,6 +23,7 @@ const P = {
   COMMIT: 0x63, // 'c' + height -> encoded Commit that finalised the block at height
   RESULTS: 0x72, // 'r' + height -> encoded BlockResults
   TX: 0x74, // 't' + tx hash -> TxLocation
+  VALSET: 0x76, // 'v' + height -> the validator set of that height (consensus's encoding, priorities included)
   META: 0x6d, // 'm' + name -> metadata
 } as const;
 
@@ -46,6 +47,8 @@ export interface HeightWrites {
   commit?: Uint8Array;
   results?: BlockResults;
   txs?: ReadonlyArray<{ hash: Uint8Array; location: TxLocation }>;
+  /** Validator sets that become known with this height (consensus keeps the sets of H+1 and H+2). */
+  validatorSets?: ReadonlyArray<{ height: bigint; bytes: Uint8Array }>;
 }
 
 /** Read access to the latest committed state, by state key. */
@@ -151,14 +154,34 @@ export class Store implements StateReader, NodeReader {
     if (w.commit) batch.put(key(P.COMMIT, h), w.commit);
     if (w.results) batch.put(key(P.RESULTS, h), BlockResultsCodec.encode(w.results));
     for (const tx of w.txs ?? []) batch.put(key(P.TX, tx.hash), TxLocationCodec.encode(tx.location));
+    for (const vs of w.validatorSets ?? []) batch.put(key(P.VALSET, u64be(vs.height)), vs.bytes);
     batch.put(HEAD_KEY, StoreHeadCodec.encode(w.head));
     await batch.write();
     this.headCache = w.head;
   }
 
-  /** Stores a commit for an already-committed height (the commit of the tip arrives with the next block). */
-  async putCommit(height: bigint, commit: Uint8Array): Promise<void> {
-    await this.db.put(key(P.COMMIT, u64be(height)), commit);
+  getValidatorSet(height: bigint): Promise<Uint8Array | undefined> {
+    return this.db.get(key(P.VALSET, u64be(height)));
+  }
+
+  /** Validator sets derived from the genesis state, written once when consensus first starts. */
+  async putValidatorSets(sets: ReadonlyArray<{ height: bigint; bytes: Uint8Array }>): Promise<void> {
+    await this.db.batch(sets.map((vs) => ({ type: 'put' as const, key: key(P.VALSET, u64be(vs.height)), value: vs.bytes })));
+  }
+
+  /**
+   * Saves a decided block and its commit before it is applied (CometBFT's block store comes before its state): a
+   * crash between this and commitHeight leaves the block at head + 1, and restart applies it.
+   */
+  async saveDecidedBlock(height: bigint, block: { bytes: Uint8Array; hash: Uint8Array }, commit: Uint8Array): Promise<void> {
+    const head = this.headCache;
+    if (head !== null && height !== head.height + 1n) throw new AppError('INTERNAL', `store is at height ${head.height}; cannot save a decided block for ${height}`);
+    const h = u64be(height);
+    await this.db.batch([
+      { type: 'put', key: key(P.BLOCK, h), value: block.bytes },
+      { type: 'put', key: key(P.BLOCK_HASH, block.hash), value: h },
+      { type: 'put', key: key(P.COMMIT, h), value: commit },
+    ]);
   }
 }
 

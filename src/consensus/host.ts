@@ -1,0 +1,552 @@
+// The consensus host: the one serial driver that owns time and IO around the pure core (round.ts). Inputs (peer
+// messages, our own signed messages, fired timeouts) are queued and handled strictly one at a time, each written to
+// the WAL before the core sees it, so interleaved awaits can never reorder consensus steps (CometBFT's receive
+// routine; DESIGN.md section 3, principles 2 and 4).
+//
+// Height lifecycle: start_height -> rounds -> decide -> save the block and its commit -> END_HEIGHT in the WAL ->
+// execute and commit the state in one batch -> after timeout_commit, start the next height.
+// Crash recovery: a decided block saved but not applied is applied first; then the WAL records after the last
+// END_HEIGHT are replayed through the same path (our own messages re-sign idempotently through the signer's guard).
+import type { Logger } from 'pino';
+import { AppError } from '../errors.ts';
+import { sha256 } from '../crypto/hash.ts';
+import { equalBytes, toHex } from '../crypto/bytes.ts';
+import { verify } from '../crypto/keys.ts';
+import { proposalSignBytes, voteSignBytes } from '../codec/signbytes.ts';
+import {
+  BlockCodec,
+  CommitCodec,
+  ConsensusMessageCodec,
+  EMPTY_BLOCK_ID,
+  TimeoutKindCode,
+  ValidatorSetRecordCodec,
+  VoteType,
+  emptyCommit,
+  type Block,
+  type BlockID,
+  type Commit,
+  type ConsensusMessage,
+  type Evidence,
+  type Proposal,
+  type Vote,
+} from '../codec/types.ts';
+import type { App } from '../state/app.ts';
+import { allValidators } from '../state/validators.ts';
+import type { ConsensusParams } from '../state/params.ts';
+import { consensusParamsToJSON } from '../state/genesis.ts';
+import { apply, initialState, type RoundEffect, type RoundInput, type RoundState, type TimeoutKind } from './round.ts';
+import { ValidatorSet } from './validator-set.ts';
+import { blockIdKey } from './block-id.ts';
+import { blockIdOf, checkBlock, makeBlock, resultsHash, type BlockContext } from './block.ts';
+import { MS_NS } from './evidence.ts';
+import { Wal, WalKind, type WalRecord } from './wal.ts';
+import type { PrivValidator } from './signer.ts';
+import { failpoint } from './failpoint.ts';
+
+/** Time as the host sees it. Injected so that tests and simulations can drive a virtual clock. */
+export interface Clock {
+  /** Wall-clock time in ns since the epoch (vote timestamps only; blocks take BFT time). */
+  now(): bigint;
+  setTimer(ms: number, fn: () => void): { cancel(): void };
+}
+
+export const systemClock: Clock = {
+  now: () => BigInt(Date.now()) * MS_NS,
+  setTimer(ms, fn) {
+    const t = setTimeout(fn, ms);
+    return { cancel: () => clearTimeout(t) };
+  },
+};
+
+/** Where our messages go: the p2p consensus channel (issue 5); a single node has none. */
+export interface ConsensusNetwork {
+  broadcast(msg: ConsensusMessage): void;
+}
+
+/** Where block txs come from: the mempool. */
+export interface TxSource {
+  reap(maxBytes: number): Uint8Array[];
+  /** Called after every committed block with its txs, so the source can drop them and re-check the rest. */
+  committed(height: bigint, txs: readonly Uint8Array[]): void | Promise<void>;
+}
+
+export interface CommittedBlock {
+  height: bigint;
+  block: Block;
+  blockId: BlockID;
+  commit: Commit;
+}
+
+export interface HostOptions {
+  app: App;
+  wal: Wal;
+  /** Null for a node that follows consensus without voting. */
+  privValidator: PrivValidator | null;
+  consensusParams: ConsensusParams;
+  logger: Logger;
+  clock?: Clock;
+  network?: ConsensusNetwork;
+  txs?: TxSource;
+  onCommit?: (c: CommittedBlock) => void;
+  /** Consensus hit an error it cannot continue from (a full disk, a corrupt store): the node must stop. */
+  onFatal?: (err: Error) => void;
+}
+
+type Job =
+  | { kind: 'input'; input: RoundInput; wal: WalRecord | null }
+  /** A peer message (or one replayed from the WAL), checked against the height when its turn comes. */
+  | { kind: 'message'; msg: ConsensusMessage; replay: boolean }
+  | { kind: 'start_height' };
+
+const TIMEOUT_KINDS: Record<number, TimeoutKind> = { 1: 'propose', 2: 'prevote', 3: 'precommit' };
+
+export function encodeValidatorSet(set: ValidatorSet): Uint8Array {
+  return ValidatorSetRecordCodec.encode({
+    validators: set.validators.map((v) => ({ address: v.address, pubKey: v.pubKey, votingPower: v.power, proposerPriority: v.proposerPriority })),
+  });
+}
+
+export function decodeValidatorSet(bytes: Uint8Array): ValidatorSet {
+  const r = ValidatorSetRecordCodec.decode(bytes);
+  return new ValidatorSet(r.validators.map((v) => ({ address: v.address, pubKey: v.pubKey, power: v.votingPower, proposerPriority: v.proposerPriority })));
+}
+
+export function consensusParamsHash(params: ConsensusParams): Uint8Array {
+  return sha256(new TextEncoder().encode(JSON.stringify(consensusParamsToJSON(params))));
+}
+
+export class ConsensusHost {
+  private readonly app: App;
+  private readonly wal: Wal;
+  private readonly signer: PrivValidator | null;
+  private readonly params: ConsensusParams;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly network: ConsensusNetwork | null;
+  private readonly txs: TxSource | null;
+  private readonly onCommit: ((c: CommittedBlock) => void) | null;
+  private readonly onFatal: ((err: Error) => void) | null;
+  private readonly chainId: string;
+
+  private core: RoundState;
+  private ctx: BlockContext | null = null;
+  /** Blocks of the current height by BlockID key: ours and those that came with proposals. */
+  private blocks = new Map<string, { block: Block; bytes: Uint8Array }>();
+  /**
+   * Our own signed messages of the resumed height, found in the WAL at start-up (key: type/round). Replay re-derives
+   * them from the same inputs; they are then re-emitted exactly as signed before, never signed again.
+   */
+  private walOwn = new Map<string, ConsensusMessage>();
+  private evidencePool: Evidence[] = [];
+  private readonly queue: Job[] = [];
+  private readonly timers = new Set<{ cancel(): void }>();
+  private running = false;
+  private draining: Promise<void> | null = null;
+  private failure: Error | null = null;
+
+  constructor(opts: HostOptions) {
+    this.app = opts.app;
+    this.wal = opts.wal;
+    this.signer = opts.privValidator;
+    this.params = opts.consensusParams;
+    this.log = opts.logger;
+    this.clock = opts.clock ?? systemClock;
+    this.network = opts.network ?? null;
+    this.txs = opts.txs ?? null;
+    this.onCommit = opts.onCommit ?? null;
+    this.onFatal = opts.onFatal ?? null;
+    this.chainId = opts.app.genesis.chainId;
+    const t = opts.consensusParams.timeouts;
+    this.core = initialState({
+      address: opts.privValidator?.address ?? null,
+      timeouts: {
+        proposeMs: t.propose_ms,
+        proposeDeltaMs: t.propose_delta_ms,
+        prevoteMs: t.prevote_ms,
+        prevoteDeltaMs: t.prevote_delta_ms,
+        precommitMs: t.precommit_ms,
+        precommitDeltaMs: t.precommit_delta_ms,
+      },
+    });
+  }
+
+  /** The height being decided and the core's round and step, for status and metrics. */
+  status(): { height: bigint; round: number; step: string } {
+    return { height: this.core.height, round: this.core.round, step: this.core.step };
+  }
+
+  /** Recovers from the store and the WAL, then starts the current height. */
+  async start(): Promise<void> {
+    this.running = true;
+    await this.ensureValidatorSets();
+    await this.applySavedDecision();
+    const head = this.app.head();
+    if (this.wal.size === 0) await this.wal.writeEndHeight(head.height);
+    const { records } = await Wal.readAfterEndHeight(this.wal.dir, head.height);
+    const replay = records.flatMap((r) => this.replayJob(r, head.height + 1n));
+    this.log.info({ height: (head.height + 1n).toString(), replay: records.length }, 'consensus starting');
+    await this.startHeight();
+    for (const job of replay) this.queue.push(job);
+    await this.drain();
+  }
+
+  /** Stops timers and waits for the input being handled; the WAL and store stay open for their owners to close. */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const t of this.timers) t.cancel();
+    this.timers.clear();
+    this.queue.length = 0;
+    await this.draining;
+  }
+
+  /** A message from a peer: queued, then verified and checked against the height in turn. */
+  receive(msg: ConsensusMessage): void {
+    this.enqueue({ kind: 'message', msg, replay: false });
+  }
+
+  // ------------------------------------------------------------------ queue
+
+  private enqueue(job: Job): void {
+    if (!this.running) return;
+    this.queue.push(job);
+    void this.drain();
+  }
+
+  /** Runs queued jobs one at a time; a single loop at any moment (jobs queued while it runs join it). */
+  private drain(): Promise<void> {
+    if (this.draining === null) {
+      this.draining = this.runQueue().finally(() => {
+        this.draining = null;
+        // A job queued between the loop's last check and this callback would otherwise wait for the next one.
+        if (this.running && this.queue.length > 0) void this.drain();
+      });
+    }
+    return this.draining;
+  }
+
+  private async runQueue(): Promise<void> {
+    try {
+      while (this.running && this.queue.length > 0) await this.handle(this.queue.shift()!);
+    } catch (err) {
+      this.fail(err as Error);
+    }
+  }
+
+  private fail(err: Error): void {
+    if (this.failure !== null) return;
+    this.failure = err;
+    this.running = false;
+    for (const t of this.timers) t.cancel();
+    this.log.fatal({ err }, 'consensus stopped: cannot continue safely');
+    this.onFatal?.(err);
+  }
+
+  /** The error that stopped consensus, if any: the node should exit and be restarted by its supervisor. */
+  get stopped(): Error | null {
+    return this.failure;
+  }
+
+  private async handle(job: Job): Promise<void> {
+    if (job.kind === 'start_height') return this.startHeight();
+    if (job.kind === 'message') {
+      const input = this.inputFor(job.msg, job.replay);
+      if (typeof input === 'string') {
+        this.log.debug({ reason: input }, 'message dropped');
+        return;
+      }
+      if (!job.replay) await this.wal.write({ kind: WalKind.MESSAGE, payload: ConsensusMessageCodec.encode(job.msg) });
+      return this.step(input);
+    }
+    if (job.wal !== null) await this.wal.write(job.wal);
+    await this.step(job.input);
+  }
+
+  /** Feeds one input to the core and carries out its effects, own messages included, before the next input. */
+  private async step(input: RoundInput): Promise<void> {
+    const pending: RoundInput[] = [input];
+    while (pending.length > 0) {
+      const t = apply(this.core, pending.shift()!);
+      this.core = t.state;
+      if (t.rejected !== undefined) this.log.debug({ reason: t.rejected }, 'input ignored');
+      for (const effect of t.effects) {
+        const next = await this.effect(effect);
+        if (next !== null) pending.push(next);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ effects
+
+  private async effect(e: RoundEffect): Promise<RoundInput | null> {
+    switch (e.tag) {
+      case 'get_value':
+        return this.buildValue(e.height, e.round);
+      case 'publish_proposal':
+        return this.publishProposal(e.height, e.round, e.polRound, e.blockId);
+      case 'publish_vote':
+        return this.publishVote(e.type, e.height, e.round, e.blockId);
+      case 'schedule_timeout': {
+        const timer = this.clock.setTimer(e.durationMs, () => {
+          this.timers.delete(timer);
+          const wal: WalRecord = { kind: WalKind.TIMEOUT, payload: ConsensusMessageCodec.encode({ type: 'timeout', value: { kind: TimeoutKindCode[e.kind], height: e.height, round: e.round } }) };
+          this.enqueue({ kind: 'input', input: { tag: 'timeout', kind: e.kind, height: e.height, round: e.round }, wal });
+        });
+        this.timers.add(timer);
+        return null;
+      }
+      case 'decide':
+        await this.finalize(e.height, e.round, e.blockId);
+        return null;
+      case 'evidence': {
+        const { voteA, voteB, validatorPower, totalVotingPower } = e.evidence;
+        this.log.warn({ validator: toHex(voteA.validatorAddress), height: voteA.height.toString(), round: voteA.round }, 'duplicate vote');
+        this.evidencePool.push({ type: 'duplicate_vote_evidence', value: { voteA, voteB, validatorPower, totalVotingPower, timestamp: this.ctx!.prevTime } });
+        return null;
+      }
+    }
+  }
+
+  private buildValue(height: bigint, round: number): RoundInput | null {
+    const ctx = this.ctx!;
+    const fromWal = this.walOwn.get(`${VoteType.PROPOSAL}/${round}`);
+    let built: { block: Block; bytes: Uint8Array; blockId: BlockID };
+    if (fromWal?.type === 'proposal') {
+      const bytes = fromWal.value.block;
+      const block = BlockCodec.decode(bytes);
+      built = { block, bytes, blockId: blockIdOf(block.header, bytes) };
+    } else {
+      const maxBytes = Number(this.params.block.max_bytes) - 64 * 1024; // room for the header, commit and evidence
+      const txs = this.txs?.reap(maxBytes) ?? [];
+      built = makeBlock(ctx, this.signer!.address, txs, this.evidencePool.slice(0, 16));
+    }
+    this.blocks.set(blockIdKey(built.blockId), { block: built.block, bytes: built.bytes });
+    return { tag: 'proposal_value', height, round, blockId: built.blockId };
+  }
+
+  private async publishProposal(height: bigint, round: number, polRound: number, blockId: BlockID): Promise<RoundInput | null> {
+    const block = this.blocks.get(blockIdKey(blockId));
+    if (block === undefined || this.signer === null) return null;
+    const logged = this.walOwn.get(`${VoteType.PROPOSAL}/${round}`);
+    let proposal: Proposal | null;
+    if (logged?.type === 'proposal' && blockIdKey(logged.value.proposal.blockId) === blockIdKey(blockId)) {
+      proposal = logged.value.proposal;
+    } else {
+      const unsigned: Proposal = { type: VoteType.PROPOSAL, height, round, polRound, blockId, timestamp: this.clock.now(), signature: new Uint8Array(0) };
+      proposal = await this.signOrNull(() => this.signer!.signProposal(unsigned));
+      if (proposal === null) return null;
+    }
+    const msg: ConsensusMessage = { type: 'proposal', value: { proposal, block: block.bytes } };
+    if (logged === undefined) await this.wal.writeSync({ kind: WalKind.OWN_MESSAGE, payload: ConsensusMessageCodec.encode(msg) });
+    this.network?.broadcast(msg);
+    return { tag: 'proposal', proposal, from: this.signer.address, valid: true };
+  }
+
+  private async publishVote(type: 1 | 2, height: bigint, round: number, blockId: BlockID): Promise<RoundInput | null> {
+    if (this.signer === null) return null;
+    const index = this.core.validatorSet!.indexOf(this.signer.address);
+    if (index < 0) return null;
+    // CometBFT's vote time: our clock, but always after the previous block, so BFT time keeps increasing.
+    const now = this.clock.now();
+    const floor = this.ctx!.prevTime + MS_NS;
+    const logged = this.walOwn.get(`${type}/${round}`);
+    let vote: Vote | null;
+    if (logged?.type === 'vote' && blockIdKey(logged.value.blockId) === blockIdKey(blockId)) {
+      vote = logged.value;
+    } else {
+      const unsigned: Vote = { type, height, round, blockId, timestamp: now > floor ? now : floor, validatorAddress: this.signer.address, validatorIndex: index, signature: new Uint8Array(0) };
+      vote = await this.signOrNull(() => this.signer!.signVote(unsigned));
+      if (vote === null) return null;
+    }
+    const msg: ConsensusMessage = { type: 'vote', value: vote };
+    if (logged === undefined) await this.wal.writeSync({ kind: WalKind.OWN_MESSAGE, payload: ConsensusMessageCodec.encode(msg) });
+    if (type === VoteType.PRECOMMIT) failpoint('after_own_vote_wal');
+    this.network?.broadcast(msg);
+    return { tag: 'vote', vote };
+  }
+
+  /** A signer refusal (double-sign guard) means we stay silent for that step: safe, and logged loudly. */
+  private async signOrNull<T>(sign: () => Promise<T>): Promise<T | null> {
+    try {
+      return await sign();
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'BAD_KEY') {
+        this.log.error({ err: err.message }, 'signer refused');
+        return null;
+      }
+      throw err;
+    }
+  }
+
+  // ------------------------------------------------------------------ peer messages and WAL replay
+
+  /**
+   * Turns a consensus message into a core input: the signature is checked against the validator set of the height
+   * (not again on replay: the WAL holds only what passed), and a proposal's block against the height's context.
+   * Returns the reason when the message is for another height or does not check out.
+   */
+  private inputFor(msg: ConsensusMessage, replay: boolean): RoundInput | string {
+    if (msg.type === 'timeout') return { tag: 'timeout', kind: TIMEOUT_KINDS[msg.value.kind], height: msg.value.height, round: msg.value.round };
+    const set = this.core.validatorSet;
+    if (set === null || this.ctx === null) return 'no height started';
+    if (msg.type === 'vote') {
+      const v = msg.value;
+      if (v.height !== this.core.height) return `vote for height ${v.height}, we are at ${this.core.height}`;
+      const val = set.byIndex(v.validatorIndex);
+      if (val === undefined || !equalBytes(val.address, v.validatorAddress)) return 'vote from an unknown validator or with a wrong index';
+      if (!replay && !verify(v.signature, voteSignBytes(this.chainId, v), val.pubKey)) return 'vote signature does not verify';
+      return { tag: 'vote', vote: v };
+    }
+    const { proposal, block: bytes } = msg.value;
+    if (proposal.height !== this.core.height) return `proposal for height ${proposal.height}, we are at ${this.core.height}`;
+    const proposer = set.proposerAt(proposal.round);
+    if (!replay && !verify(proposal.signature, proposalSignBytes(this.chainId, proposal), proposer.pubKey)) return 'proposal signature does not verify';
+    let valid = false;
+    try {
+      const block = BlockCodec.decode(bytes);
+      const id = blockIdOf(block.header, bytes);
+      const why = blockIdKey(id) !== blockIdKey(proposal.blockId) ? 'the block does not match the proposal' : checkBlock(this.ctx, block, proposer.address);
+      if (why === null) {
+        valid = true;
+        this.blocks.set(blockIdKey(id), { block, bytes });
+      } else this.log.warn({ reason: why, round: proposal.round }, 'invalid proposed block');
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'undecodable proposed block');
+    }
+    return { tag: 'proposal', proposal, from: proposer.address, valid };
+  }
+
+  /** A WAL record of the height being resumed, as a job; our own messages are re-created, not replayed. */
+  private replayJob(rec: WalRecord, height: bigint): Job[] {
+    if (rec.kind === WalKind.END_HEIGHT) return [];
+    let msg: ConsensusMessage;
+    try {
+      msg = ConsensusMessageCodec.decode(rec.payload);
+    } catch {
+      return [];
+    }
+    const msgHeight = msg.type === 'timeout' ? msg.value.height : msg.type === 'vote' ? msg.value.height : msg.value.proposal.height;
+    if (msgHeight !== height) return [];
+    if (rec.kind === WalKind.OWN_MESSAGE) {
+      // Re-derived by the core from the replayed inputs, then re-emitted as logged (see walOwn).
+      if (msg.type === 'proposal') this.walOwn.set(`${VoteType.PROPOSAL}/${msg.value.proposal.round}`, msg);
+      else if (msg.type === 'vote') this.walOwn.set(`${msg.value.type}/${msg.value.round}`, msg);
+      return [];
+    }
+    return [{ kind: 'message', msg, replay: true }];
+  }
+
+  // ------------------------------------------------------------------ heights
+
+  private async startHeight(): Promise<void> {
+    const head = this.app.head();
+    const height = head.height + 1n;
+    const initial = this.app.genesis.initialHeight;
+    const isFirst = height === initial;
+    const validators = await this.validatorSetAt(height);
+    const nextValidators = await this.validatorSetAt(height + 1n);
+    let lastCommit = emptyCommit();
+    let lastBlockId = EMPTY_BLOCK_ID;
+    let lastValidators: ValidatorSet | undefined;
+    let lastResults = resultsHash([]);
+    if (!isFirst) {
+      const commitBytes = await this.app.store.getCommit(head.height);
+      if (commitBytes === undefined) throw new AppError('STORE_CORRUPT', `the commit of height ${head.height} is missing from the store`);
+      lastCommit = CommitCodec.decode(commitBytes);
+      lastBlockId = lastCommit.blockId;
+      lastValidators = await this.validatorSetAt(head.height);
+      const results = await this.app.store.getResults(head.height);
+      lastResults = resultsHash(results?.txResults ?? []);
+    }
+    this.ctx = {
+      chainId: this.chainId,
+      height,
+      prevTime: head.time,
+      isFirst,
+      lastBlockId,
+      lastCommit,
+      lastValidators,
+      validators,
+      nextValidators,
+      consensusHash: consensusParamsHash(this.params),
+      appHash: head.appHash,
+      lastResultsHash: lastResults,
+    };
+    this.blocks = new Map();
+    await this.step({ tag: 'start_height', height, validatorSet: validators });
+  }
+
+  private async finalize(height: bigint, round: number, blockId: BlockID): Promise<void> {
+    const entry = this.blocks.get(blockIdKey(blockId));
+    if (entry === undefined) throw new AppError('INTERNAL', `decided block ${toHex(blockId.hash)} of height ${height} is not known to this node`);
+    const commit = this.core.votes!.buildCommit(round, blockId);
+    if (commit === null) throw new AppError('INTERNAL', `no precommit quorum to build the commit of height ${height}`);
+    const hash = blockId.hash;
+    await this.app.store.saveDecidedBlock(height, { bytes: entry.bytes, hash }, CommitCodec.encode(commit));
+    failpoint('after_decided_saved');
+    await this.wal.writeEndHeight(height);
+    failpoint('after_end_height');
+    this.walOwn.clear();
+    await this.applyBlock(height, entry.block, entry.bytes, blockId, commit);
+    failpoint('after_block_committed');
+    const delay = Number(this.params.timeouts.commit_ms);
+    const timer = this.clock.setTimer(delay, () => {
+      this.timers.delete(timer);
+      this.enqueue({ kind: 'start_height' });
+    });
+    this.timers.add(timer);
+  }
+
+  /** Executes a decided block and commits it with the validator set of height + 2, in one batch. */
+  private async applyBlock(height: bigint, block: Block, bytes: Uint8Array, blockId: BlockID, commit: Commit): Promise<void> {
+    const started = this.clock.now();
+    const out = await this.app.execute({ chainId: this.chainId, height, time: block.header.time, proposer: block.header.proposerAddress, txs: block.data.txs });
+    const next = await this.validatorSetAt(height + 1n);
+    const changes = out.validatorUpdates.map((u) => ({ pubKey: u.pubKey, power: u.power }));
+    const afterNext = next.updateWithChanges(changes).incrementProposerPriority(1);
+    await this.app.commit({ chainId: this.chainId, height, time: block.header.time, proposer: block.header.proposerAddress, txs: block.data.txs }, out, {
+      block: { bytes, hash: blockId.hash },
+      commit: CommitCodec.encode(commit),
+      txHashes: block.data.txs.map((tx) => sha256(tx)),
+      validatorSets: [{ height: height + 2n, bytes: encodeValidatorSet(afterNext) }],
+    });
+    const included = new Set(block.evidence.map((e) => toHex(sha256(e.value.voteA.signature, e.value.voteB.signature))));
+    this.evidencePool = this.evidencePool.filter((e) => !included.has(toHex(sha256(e.value.voteA.signature, e.value.voteB.signature))));
+    await this.txs?.committed(height, block.data.txs);
+    this.log.info(
+      { height: height.toString(), hash: toHex(blockId.hash), txs: block.data.txs.length, app_hash: toHex(out.appHash), ms: Number((this.clock.now() - started) / MS_NS) },
+      'committed block',
+    );
+    this.onCommit?.({ height, block, blockId, commit });
+  }
+
+  /** A block saved as decided but not applied (crash between the two) is applied now. */
+  private async applySavedDecision(): Promise<void> {
+    const head = this.app.head();
+    const height = head.height + 1n;
+    const bytes = await this.app.store.getBlock(height);
+    const commitBytes = await this.app.store.getCommit(height);
+    if (bytes === undefined || commitBytes === undefined) return;
+    const block = BlockCodec.decode(bytes);
+    const commit = CommitCodec.decode(commitBytes);
+    this.log.warn({ height: height.toString() }, 'applying a block decided before the crash');
+    await this.applyBlock(height, block, bytes, commit.blockId, commit);
+  }
+
+  private async validatorSetAt(height: bigint): Promise<ValidatorSet> {
+    const bytes = await this.app.store.getValidatorSet(height);
+    if (bytes === undefined) throw new AppError('STORE_CORRUPT', `the validator set of height ${height} is missing from the store`);
+    return decodeValidatorSet(bytes);
+  }
+
+  /** The sets of the first two heights come from the genesis state (CometBFT: next = genesis set incremented once). */
+  private async ensureValidatorSets(): Promise<void> {
+    const initial = this.app.genesis.initialHeight;
+    if ((await this.app.store.getValidatorSet(initial)) !== undefined) return;
+    const records = await allValidators(this.app.store);
+    const set = ValidatorSet.fromPowers(records.map((v) => ({ pubKey: v.pubKey, power: v.power })));
+    await this.app.store.putValidatorSets([
+      { height: initial, bytes: encodeValidatorSet(set) },
+      { height: initial + 1n, bytes: encodeValidatorSet(set.incrementProposerPriority(1)) },
+    ]);
+  }
+}

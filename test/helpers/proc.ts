@@ -1,0 +1,76 @@
+// Real node processes for end-to-end tests: start `agentcluster` under this Node, read its JSON log lines, kill it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = fileURLToPath(new URL('../../bin/agentcluster.ts', import.meta.url));
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [k: string]: unknown;
+}
+
+export class NodeProcess {
+  readonly child: ChildProcess;
+  readonly lines: LogLine[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private waiters: Array<() => void> = [];
+
+  constructor(args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let buf = '';
+    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          this.lines.push(JSON.parse(line) as LogLine);
+        } catch {
+          this.lines.push({ level: 0, msg: line });
+        }
+        for (const w of this.waiters.splice(0)) w();
+      }
+    });
+    this.child.stdout!.resume();
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  /** Heights of the "committed block" lines so far, with their block hashes. */
+  commits(): Array<{ height: bigint; hash: string }> {
+    return this.lines.filter((l) => l.msg === 'committed block').map((l) => ({ height: BigInt(l.height as string), hash: l.hash as string }));
+  }
+
+  /** Resolves when a log line matches, or rejects after timeoutMs (or if the process exits first). */
+  waitFor(pred: (l: LogLine) => boolean, timeoutMs = 20_000): Promise<LogLine> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const hit = this.lines.find(pred);
+        if (hit) {
+          clearTimeout(timer);
+          resolve(hit);
+          return true;
+        }
+        return false;
+      };
+      const timer = setTimeout(() => reject(new Error(`timed out; last lines: ${JSON.stringify(this.lines.slice(-5))}`)), timeoutMs);
+      if (check()) return;
+      const again = () => {
+        if (!check()) this.waiters.push(again);
+      };
+      this.waiters.push(again);
+      void this.exited.then(() => {
+        if (!check()) {
+          clearTimeout(timer);
+          reject(new Error(`process exited; last lines: ${JSON.stringify(this.lines.slice(-5))}`));
+        }
+      });
+    });
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+}
