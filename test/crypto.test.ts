@@ -1,5 +1,6 @@
 import t from 'tap';
-import { addressOf, generateKeyPair, isValidPublicKey, keyFileFromJSON, keyFileToJSON, sign, verify, verifyNoble } from '../src/crypto/keys.ts';
+import { addressOf, generateKeyPair, isCurvePoint, isValidPublicKey, keyFileFromJSON, keyFileToJSON, sign, verify, verifyNoble } from '../src/crypto/keys.ts';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { merkleRoot } from '../src/crypto/merkle.ts';
 import { sha256 } from '../src/crypto/hash.ts';
 import { concat, fromHex, toHex, u64be, readU64be } from '../src/crypto/bytes.ts';
@@ -83,6 +84,43 @@ t.test('non-canonical and small-order public keys: both implementations give the
   t.notOk(verifyNoble(forged, msg, keys[0]), 'and by the noble path');
   t.notOk(isValidPublicKey(keys[0]));
   t.ok(isValidPublicKey(generateKeyPair().publicKey));
+});
+
+t.test('the small-order blocklist is exactly the 8-torsion of the curve, and non-canonical keys are refused', async (t) => {
+  const P = ed25519.Point;
+  const L = P.CURVE().n;
+  // [L]Q lands in the torsion subgroup; find Q for which it has order 8, then list its 8 multiples.
+  let torsion: InstanceType<typeof P> | null = null;
+  for (let seed = 1; torsion === null; seed++) {
+    const y = new Uint8Array(32);
+    y[0] = seed;
+    let q;
+    try {
+      q = P.fromBytes(y, false);
+    } catch {
+      continue;
+    }
+    const tp = q.multiplyUnsafe(L - 1n).add(q);
+    if (!tp.double().double().equals(P.ZERO)) torsion = tp;
+  }
+  let x = P.ZERO;
+  for (let k = 0; k < 8; k++) {
+    const enc = x.toBytes();
+    t.notOk(isValidPublicKey(enc), `torsion point ${k}`);
+    enc[31] ^= 0x80; // the other sign: the same y, never valid either
+    t.notOk(isValidPublicKey(enc), `torsion point ${k}, sign flipped`);
+    x = x.add(torsion);
+  }
+  const nonCanonical = fromHex('EEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF7F'); // y = p + 1
+  t.notOk(isValidPublicKey(nonCanonical), 'y >= p');
+  const rng = new Rng(3);
+  for (let i = 0; i < 50; i++) {
+    const pk = generateKeyPair(rng.bytes(32)).publicKey;
+    t.ok(isValidPublicKey(pk) && isCurvePoint(pk), 'real keys pass both checks');
+  }
+  const offCurve = fromHex('0200000000000000000000000000000000000000000000000000000000000000');
+  t.ok(isValidPublicKey(offCurve) && !isCurvePoint(offCurve), 'a non-point passes the cheap check but not the full one');
+  t.notOk(verify(sign(new Uint8Array([1]), generateKeyPair().secretKey), new Uint8Array([1]), offCurve), 'and never verifies');
 });
 
 t.test('address is the first 20 bytes of SHA-256(pubkey), upper-case hex', async (t) => {

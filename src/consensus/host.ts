@@ -10,7 +10,7 @@
 import type { Logger } from 'pino';
 import { AppError } from '../errors.ts';
 import { sha256 } from '../crypto/hash.ts';
-import { equalBytes, toHex } from '../crypto/bytes.ts';
+import { compareBytes, equalBytes, toHex } from '../crypto/bytes.ts';
 import { verify } from '../crypto/keys.ts';
 import { proposalSignBytes, voteSignBytes } from '../codec/signbytes.ts';
 import {
@@ -20,6 +20,7 @@ import {
   EMPTY_BLOCK_ID,
   TimeoutKindCode,
   ValidatorSetRecordCodec,
+  VoteCodec,
   VoteType,
   emptyCommit,
   type Block,
@@ -38,7 +39,7 @@ import { apply, initialState, type RoundEffect, type RoundInput, type RoundState
 import { ValidatorSet } from './validator-set.ts';
 import { blockIdKey } from './block-id.ts';
 import { blockIdOf, checkBlock, makeBlock, resultsHash, type BlockContext } from './block.ts';
-import { MS_NS } from './evidence.ts';
+import { MS_NS, verifyDuplicateVoteEvidence } from './evidence.ts';
 import { Wal, WalKind, type WalRecord } from './wal.ts';
 import type { PrivValidator } from './signer.ts';
 import { failpoint } from './failpoint.ts';
@@ -109,6 +110,15 @@ export function encodeValidatorSet(set: ValidatorSet): Uint8Array {
 export function decodeValidatorSet(bytes: Uint8Array): ValidatorSet {
   const r = ValidatorSetRecordCodec.decode(bytes);
   return new ValidatorSet(r.validators.map((v) => ({ address: v.address, pubKey: v.pubKey, power: v.votingPower, proposerPriority: v.proposerPriority })));
+}
+
+/**
+ * Evidence identity: the two votes, in a fixed order. Not the whole encoding: nodes that saw the same double vote at
+ * different times stamp it differently, and it must still count once.
+ */
+export function evidenceId(ev: Evidence): Uint8Array {
+  const [a, b] = [VoteCodec.encode(ev.value.voteA), VoteCodec.encode(ev.value.voteB)].sort(compareBytes);
+  return sha256(a, b);
 }
 
 export function consensusParamsHash(params: ConsensusParams): Uint8Array {
@@ -249,7 +259,7 @@ export class ConsensusHost {
   private async handle(job: Job): Promise<void> {
     if (job.kind === 'start_height') return this.startHeight();
     if (job.kind === 'message') {
-      const input = this.inputFor(job.msg, job.replay);
+      const input = await this.inputFor(job.msg, job.replay);
       if (typeof input === 'string') {
         this.log.debug({ reason: input }, 'message dropped');
         return;
@@ -384,7 +394,7 @@ export class ConsensusHost {
    * (not again on replay: the WAL holds only what passed), and a proposal's block against the height's context.
    * Returns the reason when the message is for another height or does not check out.
    */
-  private inputFor(msg: ConsensusMessage, replay: boolean): RoundInput | string {
+  private async inputFor(msg: ConsensusMessage, replay: boolean): Promise<RoundInput | string> {
     if (msg.type === 'timeout') return { tag: 'timeout', kind: TIMEOUT_KINDS[msg.value.kind], height: msg.value.height, round: msg.value.round };
     const set = this.core.validatorSet;
     if (set === null || this.ctx === null) return 'no height started';
@@ -404,7 +414,10 @@ export class ConsensusHost {
     try {
       const block = BlockCodec.decode(bytes);
       const id = blockIdOf(block.header, bytes);
-      const why = blockIdKey(id) !== blockIdKey(proposal.blockId) ? 'the block does not match the proposal' : checkBlock(this.ctx, block, proposer.address);
+      const why =
+        blockIdKey(id) !== blockIdKey(proposal.blockId)
+          ? 'the block does not match the proposal'
+          : (checkBlock(this.ctx, block, proposer.address) ?? (await this.checkEvidence(block.evidence)));
       if (why === null) {
         valid = true;
         this.blocks.set(blockIdKey(id), { block, bytes });
@@ -413,6 +426,22 @@ export class ConsensusHost {
       this.log.warn({ err: (err as Error).message }, 'undecodable proposed block');
     }
     return { tag: 'proposal', proposal, from: proposer.address, valid };
+  }
+
+  /** Every piece of evidence in a proposed block must verify against its height's set and be new to the chain. */
+  private async checkEvidence(evidence: readonly Evidence[]): Promise<string | null> {
+    for (const ev of evidence) {
+      const height = ev.value.voteA.height;
+      const set = await this.app.store.getValidatorSet(height);
+      if (set === undefined) return `evidence for height ${height}, whose validator set is unknown`;
+      const why = verifyDuplicateVoteEvidence(ev.value, this.chainId, decodeValidatorSet(set), {
+        currentHeight: this.core.height,
+        maxAgeBlocks: this.params.evidence.max_age_num_blocks,
+      });
+      if (why !== null) return `evidence: ${why}`;
+      if (await this.app.store.hasEvidence(evidenceId(ev))) return 'evidence already committed';
+    }
+    return null;
   }
 
   /** A WAL record of the height being resumed, as a job; our own messages are re-created, not replayed. */
@@ -499,18 +528,20 @@ export class ConsensusHost {
   /** Executes a decided block and commits it with the validator set of height + 2, in one batch. */
   private async applyBlock(height: bigint, block: Block, bytes: Uint8Array, blockId: BlockID, commit: Commit): Promise<void> {
     const started = this.clock.now();
-    const out = await this.app.execute({ chainId: this.chainId, height, time: block.header.time, proposer: block.header.proposerAddress, txs: block.data.txs });
+    const input = { chainId: this.chainId, height, time: block.header.time, proposer: block.header.proposerAddress, txs: block.data.txs, evidence: block.evidence };
+    const out = await this.app.execute(input);
     const next = await this.validatorSetAt(height + 1n);
     const changes = out.validatorUpdates.map((u) => ({ pubKey: u.pubKey, power: u.power }));
     const afterNext = next.updateWithChanges(changes).incrementProposerPriority(1);
-    await this.app.commit({ chainId: this.chainId, height, time: block.header.time, proposer: block.header.proposerAddress, txs: block.data.txs }, out, {
+    await this.app.commit(input, out, {
       block: { bytes, hash: blockId.hash },
       commit: CommitCodec.encode(commit),
       txHashes: block.data.txs.map((tx) => sha256(tx)),
       validatorSets: [{ height: height + 2n, bytes: encodeValidatorSet(afterNext) }],
+      evidenceHashes: block.evidence.map(evidenceId),
     });
-    const included = new Set(block.evidence.map((e) => toHex(sha256(e.value.voteA.signature, e.value.voteB.signature))));
-    this.evidencePool = this.evidencePool.filter((e) => !included.has(toHex(sha256(e.value.voteA.signature, e.value.voteB.signature))));
+    const included = new Set(block.evidence.map((e) => toHex(evidenceId(e))));
+    this.evidencePool = this.evidencePool.filter((e) => !included.has(toHex(evidenceId(e))));
     await this.txs?.committed(height, block.data.txs);
     this.log.info(
       { height: height.toString(), hash: toHex(blockId.hash), txs: block.data.txs.length, app_hash: toHex(out.appHash), ms: Number((this.clock.now() - started) / MS_NS) },

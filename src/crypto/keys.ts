@@ -32,15 +32,36 @@ const SPKI_ED25519_PREFIX = fromHex('302a300506032b6570032100');
 const keyObjects = new Map<string, KeyObject>();
 const KEY_CACHE_LIMIT = 65_536;
 
+// The y-coordinates (little-endian, sign bit cleared) of the eight points of small order: the identity, the point of
+// order 2, the two of order 4 (y = 0) and the four of order 8. test/crypto.test.ts derives them from the curve.
+const SMALL_ORDER_Y = new Set([
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+]);
+const FIELD_P = 2n ** 255n - 19n;
+
 /**
- * A usable public key: a canonical encoding of a curve point that is not of small order. OpenSSL checks none of this
- * (it accepts any 32 bytes), and a small-order key such as the identity lets anyone forge signatures, so the check is
- * ours; it runs once per key thanks to the cache.
+ * A public key that signatures may be checked against: 32 bytes, a canonical encoding (y < p) and not one of the
+ * small-order points. OpenSSL checks none of this, and a small-order key such as the identity lets anyone forge
+ * signatures. Bytes that are not a curve point at all pass here but never verify. Cheap: no point decompression.
  */
 export function isValidPublicKey(publicKey: Uint8Array): boolean {
   if (publicKey.length !== PUBKEY_LENGTH) return false;
+  const y = Uint8Array.from(publicKey);
+  y[31] &= 0x7f;
+  if (SMALL_ORDER_Y.has(Buffer.from(y).toString('hex'))) return false;
+  return BigInt(`0x${Buffer.from(y.reverse()).toString('hex')}`) < FIELD_P;
+}
+
+/** The full check for keys read from files and genesis: also that the bytes decode to a curve point. */
+export function isCurvePoint(publicKey: Uint8Array): boolean {
+  if (!isValidPublicKey(publicKey)) return false;
   try {
-    return !ed25519.Point.fromBytes(publicKey, false).isSmallOrder();
+    ed25519.Point.fromBytes(publicKey, false);
+    return true;
   } catch {
     return false;
   }
@@ -72,6 +93,23 @@ export function verify(signature: Uint8Array, message: Uint8Array, publicKey: Ui
   } catch {
     return false;
   }
+}
+
+/**
+ * verify() on libuv's thread pool: the same verdict, but many verifications run in parallel across cores. Batches
+ * (a block's txs, a burst of mempool admissions) use it.
+ */
+export function verifyAsync(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
+  if (signature.length !== SIGNATURE_LENGTH || publicKey.length !== PUBKEY_LENGTH) return Promise.resolve(false);
+  const key = keyObject(publicKey);
+  if (key === null) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    try {
+      nodeVerify(null, message, key, signature, (err, ok) => resolve(err === null && ok));
+    } catch {
+      resolve(false);
+    }
+  });
 }
 
 /** The same check in pure JS (noble, strict mode): used by tests to cross-check, and by clients without OpenSSL. */
@@ -126,7 +164,7 @@ export function pubKeyFromJSON(json: unknown, field = 'pub_key'): Uint8Array {
   } catch {
     throw new AppError('BAD_KEY', `${field}.value is not base64`, { field });
   }
-  if (keyObject(key) === null) {
+  if (!isCurvePoint(key) || keyObject(key) === null) {
     throw new AppError('BAD_KEY', `${field} is not a valid ed25519 public key (32 bytes, a canonical curve point not of small order)`, { field });
   }
   return key;

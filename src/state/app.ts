@@ -23,6 +23,7 @@ export interface CommitExtras {
   commit?: Uint8Array;
   txHashes?: readonly Uint8Array[];
   validatorSets?: ReadonlyArray<{ height: bigint; bytes: Uint8Array }>;
+  evidenceHashes?: readonly Uint8Array[];
 }
 
 export class App {
@@ -98,6 +99,7 @@ export class App {
       },
       txs: extras.txHashes?.map((hash, index) => ({ hash, location: { height: block.height, index } })),
       validatorSets: extras.validatorSets,
+      evidence: extras.evidenceHashes,
     });
   }
 

@@ -6,10 +6,10 @@
 // the message's own writes land only if it succeeds.
 import { AppError, CODESPACE, toAppError } from '../errors.ts';
 import { sha256 } from '../crypto/hash.ts';
-import { addressOf, verify } from '../crypto/keys.ts';
+import { addressOf, verifyAsync } from '../crypto/keys.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { txSignBytes } from '../codec/signbytes.ts';
-import { TxBodyCodec, TxCodec, type Event, type TxBody, type TxResult, type ValidatorUpdate } from '../codec/types.ts';
+import { TxBodyCodec, TxCodec, type Event, type Evidence, type TxBody, type TxResult, type ValidatorUpdate } from '../codec/types.ts';
 import { StateOverlay } from './overlay.ts';
 import { Singleton, Namespace } from './repo.ts';
 import { SparseMerkleTree, EMPTY_HASH, type NodeReader } from './smt.ts';
@@ -48,6 +48,8 @@ export class VerifiedTxCache {
 
 export interface BlockInput extends BlockInfo {
   txs: readonly Uint8Array[];
+  /** Verified evidence of misbehaviour carried by the block. */
+  evidence?: readonly Evidence[];
 }
 
 export interface BlockOutput {
@@ -99,14 +101,15 @@ export class Executor {
     const state = new StateOverlay(base, { cacheReads: true });
     const params = await readParams(state);
     const info: BlockInfo = { chainId: block.chainId, height: block.height, time: block.time, proposer: block.proposer };
-    const hook = (events: Event[], validatorUpdates: ValidatorUpdate[]): HookContext => ({ ...info, state, params, events, validatorUpdates });
+    const evidence = block.evidence ?? [];
+    const hook = (events: Event[], validatorUpdates: ValidatorUpdate[]): HookContext => ({ ...info, evidence, state, params, events, validatorUpdates });
 
     const beginBlockEvents: Event[] = [];
     const validatorUpdates: ValidatorUpdate[] = [];
     for (const m of this.modules) await m.beginBlock?.(hook(beginBlockEvents, validatorUpdates));
 
     // Decode and verify every tx first (CPU only), then read every record they will touch in one round trip.
-    const decoded = block.txs.map((tx) => this.tryDecode(tx, info.chainId, params));
+    const decoded = await Promise.all(block.txs.map((tx) => this.tryDecode(tx, info.chainId, params)));
     await state.prefetch(decoded.flatMap((d) => (d instanceof AppError ? [] : this.keysTouched(d))));
     const txResults: TxResult[] = [];
     const fees = { total: 0n };
@@ -122,10 +125,22 @@ export class Executor {
   }
 
   /**
-   * The stateless checks of a tx: size, decoding, chain id, memo, fee price, signature (once per node, cached by
-   * hash). Shared by the mempool's admission and by block execution.
+   * The stateless checks of a tx: size, decoding, chain id, memo, fee price, then the signature (once per node: a
+   * hash verified before, by the mempool or an earlier execution, is not verified again). Shared by the mempool's
+   * admission and by block execution. Throws the AppError of the first failed check.
    */
-  decodeAndVerify(txBytes: Uint8Array, chainId: string, params: AppParams): DecodedTx {
+  async decodeAndVerify(txBytes: Uint8Array, chainId: string, params: AppParams): Promise<DecodedTx> {
+    const { decoded, signature, signBytes, pubKey } = this.decodeUnverified(txBytes, chainId, params);
+    if (!this.verified.has(decoded.hash)) {
+      if (!(await verifyAsync(signature, signBytes, pubKey))) {
+        throw new AppError('BAD_SIGNATURE', 'signature does not match the tx body and pub_key; sign the exact body bytes for this chain id');
+      }
+      this.verified.add(decoded.hash);
+    }
+    return decoded;
+  }
+
+  private decodeUnverified(txBytes: Uint8Array, chainId: string, params: AppParams) {
     if (BigInt(txBytes.length) > params.tx.max_tx_bytes) {
       throw new AppError('TX_TOO_LARGE', `tx is ${txBytes.length} bytes; the limit is ${params.tx.max_tx_bytes}`);
     }
@@ -141,13 +156,7 @@ export class Executor {
     if (body.gasPrice < params.fees.min_gas_price) {
       throw new AppError('FEE_TOO_LOW', `gas_price ${body.gasPrice} is below the minimum ${params.fees.min_gas_price} uacc per gas; raise it`);
     }
-    if (!this.verified.has(hash)) {
-      if (!verify(tx.signature, txSignBytes(chainId, tx.body), tx.pubKey)) {
-        throw new AppError('BAD_SIGNATURE', 'signature does not match the tx body and pub_key; sign the exact body bytes for this chain id');
-      }
-      this.verified.add(hash);
-    }
-    return { hash, body, signer: addressOf(tx.pubKey) };
+    return { decoded: { hash, body, signer: addressOf(tx.pubKey) }, signature: tx.signature, signBytes: txSignBytes(chainId, tx.body), pubKey: tx.pubKey };
   }
 
   /** Gas a tx needs before its message runs: base + bytes + the message's schedule entry. */
@@ -155,9 +164,9 @@ export class Executor {
     return params.fees.tx_base_gas + BigInt(txBytes.length) * params.fees.tx_byte_gas + (params.fees.msg_gas[body.msg.type] ?? 0n);
   }
 
-  private tryDecode(txBytes: Uint8Array, chainId: string, params: AppParams): DecodedTx | AppError {
+  private async tryDecode(txBytes: Uint8Array, chainId: string, params: AppParams): Promise<DecodedTx | AppError> {
     try {
-      return this.decodeAndVerify(txBytes, chainId, params);
+      return await this.decodeAndVerify(txBytes, chainId, params);
     } catch (err) {
       return toAppError(err);
     }

@@ -1,7 +1,7 @@
 // How the state machine is extended: a module names message handlers and begin/end-block hooks, and the executor
 // calls them. Staking, agents, tasks, reputation and governance each add a module; the executor never changes.
 import { AppError } from '../errors.ts';
-import type { Event, MsgMap, MsgType, ValidatorUpdate } from '../codec/types.ts';
+import type { Event, Evidence, MsgMap, MsgType, ValidatorUpdate } from '../codec/types.ts';
 import type { AppParams } from './params.ts';
 import type { StateOverlay } from './overlay.ts';
 import type { Genesis } from './genesis.ts';
@@ -15,6 +15,8 @@ export interface BlockInfo {
 }
 
 export interface HookContext extends BlockInfo {
+  /** Misbehaviour proven in this block (consensus verified it); the economics module slashes for it. */
+  evidence: readonly Evidence[];
   state: StateOverlay;
   /** Params as they stood at the start of the block. */
   params: AppParams;

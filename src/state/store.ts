@@ -24,6 +24,7 @@ const P = {
   RESULTS: 0x72, // 'r' + height -> encoded BlockResults
   TX: 0x74, // 't' + tx hash -> TxLocation
   VALSET: 0x76, // 'v' + height -> the validator set of that height (consensus's encoding, priorities included)
+  EVIDENCE: 0x65, // 'e' + evidence hash -> height of the block that carried it (evidence counts once)
   META: 0x6d, // 'm' + name -> metadata
 } as const;
 
@@ -47,6 +48,8 @@ export interface HeightWrites {
   commit?: Uint8Array;
   results?: BlockResults;
   txs?: ReadonlyArray<{ hash: Uint8Array; location: TxLocation }>;
+  /** Hashes of the evidence the block carried. */
+  evidence?: readonly Uint8Array[];
   /** Validator sets that become known with this height (consensus keeps the sets of H+1 and H+2). */
   validatorSets?: ReadonlyArray<{ height: bigint; bytes: Uint8Array }>;
 }
@@ -155,9 +158,14 @@ export class Store implements StateReader, NodeReader {
     if (w.results) batch.put(key(P.RESULTS, h), BlockResultsCodec.encode(w.results));
     for (const tx of w.txs ?? []) batch.put(key(P.TX, tx.hash), TxLocationCodec.encode(tx.location));
     for (const vs of w.validatorSets ?? []) batch.put(key(P.VALSET, u64be(vs.height)), vs.bytes);
+    for (const ev of w.evidence ?? []) batch.put(key(P.EVIDENCE, ev), h);
     batch.put(HEAD_KEY, StoreHeadCodec.encode(w.head));
     await batch.write();
     this.headCache = w.head;
+  }
+
+  async hasEvidence(hash: Uint8Array): Promise<boolean> {
+    return (await this.db.get(key(P.EVIDENCE, hash))) !== undefined;
   }
 
   getValidatorSet(height: bigint): Promise<Uint8Array | undefined> {

@@ -4,15 +4,16 @@ import { ValidatorCodec, type Validator } from '../codec/types.ts';
 import { Namespace, Repo } from './repo.ts';
 import type { StateReader } from './store.ts';
 import type { Module } from './module.ts';
+import { SCORE_ONE, votingPower as powerFrom } from '../reputation/factor.ts';
 
 export const validators = new Repo<Uint8Array, Validator>(Namespace.VALIDATOR, (a) => a, ValidatorCodec);
 
 /**
- * Voting power from stake. Reputation will scale it (stake x factor, bounded to [1/2, 2]); until the reputation module
- * supplies a factor every validator has the neutral factor 1, so power = stake in uacc.
+ * Voting power = stake x reputation factor (src/reputation/factor.ts, bounded to [1/2, 2)). Until the reputation
+ * module keeps validator scores, every validator has the neutral score, so power = stake in uacc.
  */
-export function votingPower(stake: bigint): bigint {
-  return stake;
+export function votingPower(stake: bigint, score: bigint = SCORE_ONE): bigint {
+  return powerFrom(stake, score);
 }
 
 export async function allValidators(state: StateReader): Promise<Validator[]> {
