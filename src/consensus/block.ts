@@ -115,7 +115,7 @@ export function checkBlock(ctx: BlockContext, block: Block, expectedProposer: Ui
   } catch (err) {
     return `last_commit: ${(err as Error).message}`;
   }
-  if (h.time !== time) return `time is ${h.time}, expected ${time} (BFT time of the last commit)`;
+  if (h.time !== time) return `time is ${h.time}, expected ${time} (${ctx.isFirst ? 'the genesis time' : 'BFT time of the last commit'})`;
   return (
     want('last_commit_hash', h.lastCommitHash, commitHash(block.lastCommit)) ??
     want('data_hash', h.dataHash, merkleRoot(block.data.txs)) ??

@@ -18,6 +18,7 @@ import {
   CommitCodec,
   ConsensusMessageCodec,
   EMPTY_BLOCK_ID,
+  EvidenceCodec,
   TimeoutKindCode,
   ValidatorSetRecordCodec,
   VoteCodec,
@@ -35,7 +36,7 @@ import type { App } from '../state/app.ts';
 import { allValidators } from '../state/validators.ts';
 import type { ConsensusParams } from '../state/params.ts';
 import { consensusParamsToJSON } from '../state/genesis.ts';
-import { apply, initialState, type RoundEffect, type RoundInput, type RoundState, type TimeoutKind } from './round.ts';
+import { DEFAULT_MAX_FUTURE_ROUNDS, apply, initialState, type RoundEffect, type RoundInput, type RoundState, type TimeoutKind } from './round.ts';
 import { ValidatorSet } from './validator-set.ts';
 import { blockIdKey } from './block-id.ts';
 import { blockIdOf, checkBlock, makeBlock, resultsHash, type BlockContext } from './block.ts';
@@ -100,6 +101,9 @@ type Job =
   | { kind: 'start_height' };
 
 const TIMEOUT_KINDS: Record<number, TimeoutKind> = { 1: 'propose', 2: 'prevote', 3: 'precommit' };
+
+/** Logged in place of a proposed block over block.max_bytes: one byte that never decodes as a block. */
+const OVERSIZED_BLOCK = new Uint8Array([0xff]);
 
 export function encodeValidatorSet(set: ValidatorSet): Uint8Array {
   return ValidatorSetRecordCodec.encode({
@@ -259,13 +263,13 @@ export class ConsensusHost {
   private async handle(job: Job): Promise<void> {
     if (job.kind === 'start_height') return this.startHeight();
     if (job.kind === 'message') {
-      const input = await this.inputFor(job.msg, job.replay);
-      if (typeof input === 'string') {
-        this.log.debug({ reason: input }, 'message dropped');
+      const checked = await this.inputFor(job.msg, job.replay);
+      if (typeof checked === 'string') {
+        this.log.debug({ reason: checked }, 'message dropped');
         return;
       }
-      if (!job.replay) await this.wal.write({ kind: WalKind.MESSAGE, payload: ConsensusMessageCodec.encode(job.msg) });
-      return this.step(input);
+      if (!job.replay) await this.wal.write({ kind: WalKind.MESSAGE, payload: ConsensusMessageCodec.encode(checked.log) });
+      return this.step(checked.input);
     }
     if (job.wal !== null) await this.wal.write(job.wal);
     await this.step(job.input);
@@ -310,7 +314,9 @@ export class ConsensusHost {
       case 'evidence': {
         const { voteA, voteB, validatorPower, totalVotingPower } = e.evidence;
         this.log.warn({ validator: toHex(voteA.validatorAddress), height: voteA.height.toString(), round: voteA.round }, 'duplicate vote');
-        this.evidencePool.push({ type: 'duplicate_vote_evidence', value: { voteA, voteB, validatorPower, totalVotingPower, timestamp: this.ctx!.prevTime } });
+        const ev: Evidence = { type: 'duplicate_vote_evidence', value: { voteA, voteB, validatorPower, totalVotingPower, timestamp: this.ctx!.prevTime } };
+        const id = toHex(evidenceId(ev));
+        if (!this.evidencePool.some((e) => toHex(evidenceId(e)) === id)) this.evidencePool.push(ev);
         return null;
       }
     }
@@ -392,10 +398,11 @@ export class ConsensusHost {
   /**
    * Turns a consensus message into a core input: the signature is checked against the validator set of the height
    * (not again on replay: the WAL holds only what passed), and a proposal's block against the height's context.
-   * Returns the reason when the message is for another height or does not check out.
+   * Returns the input and what to log for it in the WAL, or the reason when the message is for another height or
+   * does not check out.
    */
-  private async inputFor(msg: ConsensusMessage, replay: boolean): Promise<RoundInput | string> {
-    if (msg.type === 'timeout') return { tag: 'timeout', kind: TIMEOUT_KINDS[msg.value.kind], height: msg.value.height, round: msg.value.round };
+  private async inputFor(msg: ConsensusMessage, replay: boolean): Promise<{ input: RoundInput; log: ConsensusMessage } | string> {
+    if (msg.type === 'timeout') return { input: { tag: 'timeout', kind: TIMEOUT_KINDS[msg.value.kind], height: msg.value.height, round: msg.value.round }, log: msg };
     const set = this.core.validatorSet;
     if (set === null || this.ctx === null) return 'no height started';
     if (msg.type === 'vote') {
@@ -404,12 +411,20 @@ export class ConsensusHost {
       const val = set.byIndex(v.validatorIndex);
       if (val === undefined || !equalBytes(val.address, v.validatorAddress)) return 'vote from an unknown validator or with a wrong index';
       if (!replay && !verify(v.signature, voteSignBytes(this.chainId, v), val.pubKey)) return 'vote signature does not verify';
-      return { tag: 'vote', vote: v };
+      return { input: { tag: 'vote', vote: v }, log: msg };
     }
     const { proposal, block: bytes } = msg.value;
     if (proposal.height !== this.core.height) return `proposal for height ${proposal.height}, we are at ${this.core.height}`;
+    // Finding a round's proposer costs time in the round number: bound it before any work.
+    if (proposal.round > this.core.round + DEFAULT_MAX_FUTURE_ROUNDS) return `proposal for round ${proposal.round}, too far ahead of ${this.core.round}`;
     const proposer = set.proposerAt(proposal.round);
     if (!replay && !verify(proposal.signature, proposalSignBytes(this.chainId, proposal), proposer.pubKey)) return 'proposal signature does not verify';
+    if (BigInt(bytes.length) > this.params.block.max_bytes) {
+      // Invalid, and too big to log: the WAL keeps the proposal with an undecodable stand-in for the block, which
+      // replays to the same verdict.
+      this.log.warn({ bytes: bytes.length, round: proposal.round }, 'proposed block over block.max_bytes');
+      return { input: { tag: 'proposal', proposal, from: proposer.address, valid: false }, log: { type: 'proposal', value: { proposal, block: OVERSIZED_BLOCK } } };
+    }
     let valid = false;
     try {
       const block = BlockCodec.decode(bytes);
@@ -425,12 +440,19 @@ export class ConsensusHost {
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'undecodable proposed block');
     }
-    return { tag: 'proposal', proposal, from: proposer.address, valid };
+    return { input: { tag: 'proposal', proposal, from: proposer.address, valid }, log: msg };
   }
 
   /** Every piece of evidence in a proposed block must verify against its height's set and be new to the chain. */
   private async checkEvidence(evidence: readonly Evidence[]): Promise<string | null> {
+    const seen = new Set<string>();
+    let bytes = 0;
     for (const ev of evidence) {
+      const id = toHex(evidenceId(ev));
+      if (seen.has(id)) return 'evidence: the same double vote appears twice in the block';
+      seen.add(id);
+      bytes += EvidenceCodec.encode(ev).length;
+      if (BigInt(bytes) > this.params.evidence.max_bytes) return `evidence: more than ${this.params.evidence.max_bytes} bytes of it`;
       const height = ev.value.voteA.height;
       const set = await this.app.store.getValidatorSet(height);
       if (set === undefined) return `evidence for height ${height}, whose validator set is unknown`;

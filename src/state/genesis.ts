@@ -138,8 +138,8 @@ export const MAX_CHAIN_ID_LENGTH = 50;
 export const MAX_VALIDATOR_NAME_LENGTH = 64;
 export const MIN_MAX_TX_BYTES = 256n;
 export const MAX_MAX_TX_BYTES = 1_048_576n;
-/** CometBFT's hard upper bound on block.max_bytes (types.MaxBlockSizeBytes, 100 MiB). */
-export const MAX_BLOCK_BYTES = 104_857_600n;
+import { MAX_BLOCK_BYTES } from './params.ts';
+export { MAX_BLOCK_BYTES };
 /** Upper bound on any round timeout: timeouts are milliseconds, and an hour catches a value written in ns or us. */
 export const MAX_TIMEOUT_MS = 3_600_000n;
 export const DEFAULT_TEMPLATE_PATH = fileURLToPath(new URL('../../genesis/devnet.template.json', import.meta.url));

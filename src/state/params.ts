@@ -95,9 +95,15 @@ export interface ConsensusParams {
   };
 }
 
+/**
+ * Upper bound on block.max_bytes: a proposal travels and is logged with its whole block, and one WAL record holds at
+ * most 4 MiB (src/consensus/wal.ts), so a block may use 4 MiB less 64 KiB for the proposal around it.
+ */
+export const MAX_BLOCK_BYTES = 4n * 1024n * 1024n - 64n * 1024n;
+
 export function defaultConsensusParams(): ConsensusParams {
   return {
-    block: { max_bytes: 4_194_304n, max_gas: -1n },
+    block: { max_bytes: 2_097_152n, max_gas: -1n },
     evidence: { max_age_num_blocks: 100_000n, max_age_duration_ns: 172_800_000_000_000n, max_bytes: 1_048_576n },
     validator: { pub_key_types: ['ed25519'] },
     timeouts: {
