@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commands, runCli } from '../src/cli/index.ts';
 import type { Command, Io } from '../src/cli/command.ts';
-import { defaultConfig, homePaths, loadConfig, parseConfig, renderConfig, validateConfig, writeConfig } from '../src/cli/config.ts';
+import { defaultConfig, homePaths, loadConfig, parseConfig, renderConfig, validateConfig, writeConfig } from '../src/node/config.ts';
 import { Keyring } from '../src/cli/keyring.ts';
 import { loadGenesisFile } from '../src/state/genesis.ts';
 import { addressOf, keyFileFromJSON } from '../src/crypto/keys.ts';

@@ -166,3 +166,15 @@ t.test('property: random tx bodies round-trip, random byte strings never crash t
   }
   t.equal(thrownOther, 0, 'random bytes only ever fail with TX_DECODE or BAD_SIGNATURE');
 });
+
+t.test('encoding refuses integers that do not fit their field instead of wrapping them', async (t) => {
+  const rows: Array<[string, () => unknown]> = [
+    ['uint64 = 2^64', () => TxBodyCodec.encode(body({ nonce: 2n ** 64n }))],
+    ['uint64 negative', () => TxBodyCodec.encode(body({ gasLimit: -1n }))],
+    ['uint32 = 2^32', () => VoteCodec.encode(vote({ round: 2 ** 32 }))],
+    ['int32 below range', () => ProposalCodec.encode({ type: 32, height: 1n, round: 0, polRound: -(2 ** 31) - 1, blockId: bid(1), timestamp: 1n, signature: new Uint8Array(64) })],
+    ['time beyond int64 seconds', () => HeaderCodec.encode(header({ time: 2n ** 63n * 1_000_000_000n }))],
+  ];
+  for (const [name, fn] of rows) t.throws(fn, { code: 'INTERNAL' }, name);
+  t.doesNotThrow(() => TxBodyCodec.encode(body({ nonce: 2n ** 64n - 1n })), 'the largest uint64 still encodes');
+});

@@ -367,6 +367,7 @@ const rows: Row[] = [
     re: /duplicate account/,
   },
   { name: 'accounts above the category amount', mutate: (j) => void (j.app_state.allocations[2].accounts[0].amount = String(share('marketplace') + 1n)), path: 'app_state.allocations[2].accounts', re: /more than the marketplace allocation/ },
+  { name: 'team vesting ending beyond int64 ns', mutate: (j) => void (j.app_state.params.supply.team_vesting_seconds = String(300n * 365n * 86_400n)), path: 'app_state.params.supply.team_vesting_seconds', re: /2262/ },
   { name: 'team accounts not summing', mutate: (j) => void (j.app_state.allocations[5].accounts[0].amount = String(share('team') - 1n)), path: 'app_state.allocations[5].accounts', re: /must sum to exactly the team allocation/ },
   { name: 'team accounts above the team amount', mutate: (j) => void j.app_state.allocations[5].accounts.push({ address: A1, amount: '1' }), path: 'app_state.allocations[5].accounts', re: /exactly/ },
   { name: 'no team accounts', mutate: (j) => void (j.app_state.allocations[5].accounts = []), path: 'app_state.allocations[5].accounts', re: /team accounts sum to 0/ },

@@ -5,7 +5,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { runCli } from '../src/cli/index.ts';
-import { homePaths } from '../src/cli/config.ts';
+import { homePaths } from '../src/node/config.ts';
 import { keyFileFromJSON } from '../src/crypto/keys.ts';
 import { toHex } from '../src/crypto/bytes.ts';
 import { PrivValidator } from '../src/consensus/signer.ts';
@@ -98,7 +98,8 @@ t.test('SIGKILL at random moments: same chain, no conflicting signature, ever', 
 });
 
 t.test('crash at each step of committing a height: restart recovers and continues the chain', { timeout: 120_000 }, async (t) => {
-  const points = ['after_own_vote_wal', 'after_decided_saved', 'after_end_height', 'after_block_committed'] as const;
+  // after_decided_saved first: the next crash (after_own_vote_wal) must still find its WAL records to replay.
+  const points = ['after_decided_saved', 'after_own_vote_wal', 'after_end_height', 'after_block_committed'] as const;
   const dir = tempDir('ac-failpoint-');
   t.teardown(dir.remove);
   const home = join(dir.path, 'node');

@@ -9,8 +9,8 @@ import { addressOf, generateKeyPair, keyFileToJSON } from '../crypto/keys.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { buildGenesis, genesisToJSON } from '../state/genesis.ts';
 import { optBool, optString, reqString, toJson, type Command } from './command.ts';
-import { checkMoniker, defaultConfig, homePaths, writeConfig } from './config.ts';
-import { ensureDir, exists, PRIVATE_DIR_MODE, PUBLIC_FILE_MODE, SECRET_FILE_MODE, writeFileSafe } from './fsutil.ts';
+import { checkMoniker, defaultConfig, homePaths, writeConfig } from '../node/config.ts';
+import { ensureDir, exists, PRIVATE_DIR_MODE, PUBLIC_FILE_MODE, SECRET_FILE_MODE, writeFileSafe } from '../node/fsutil.ts';
 
 export const DEFAULT_CHAIN_ID = 'agentcluster-local';
 export const DEFAULT_MONIKER = 'node0';

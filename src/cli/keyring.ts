@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { AppError } from '../errors.ts';
 import { addressOf, generateKeyPair, keyFileFromJSON, keyFileToJSON, pubKeyToJSON, type KeyPair, type PubKeyJSON } from '../crypto/keys.ts';
 import { toHex } from '../crypto/bytes.ts';
-import { ensureDir, PRIVATE_DIR_MODE, SECRET_FILE_MODE, writeFileSafe } from './fsutil.ts';
+import { ensureDir, PRIVATE_DIR_MODE, SECRET_FILE_MODE, writeFileSafe } from '../node/fsutil.ts';
 
 export const KEY_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 

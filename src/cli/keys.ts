@@ -1,7 +1,7 @@
 // `agentcluster keys add|list|show`: the local keyring (src/cli/keyring.ts). Output never contains a private key.
 import type { Command, OptionSpec } from './command.ts';
 import { reqString } from './command.ts';
-import { homePaths } from './config.ts';
+import { homePaths } from '../node/config.ts';
 import { Keyring } from './keyring.ts';
 
 const HOME_OPTION: OptionSpec = {

@@ -30,6 +30,37 @@ function messageFields(type: protobuf.Type): protobuf.Field[] {
   return fields;
 }
 
+// protobufjs wraps out-of-range integers silently (2^64 encodes as 0): every integer field is range-checked instead.
+const INT_RANGES: Record<string, readonly [bigint, bigint]> = {
+  uint64: [0n, 2n ** 64n - 1n],
+  int64: [-(2n ** 63n), 2n ** 63n - 1n],
+  uint32: [0n, 2n ** 32n - 1n],
+  int32: [-(2n ** 31n), 2n ** 31n - 1n],
+};
+
+const intFieldsOf = new Map<protobuf.Type, Array<[protobuf.Field, readonly [bigint, bigint]]>>();
+function intFields(type: protobuf.Type): Array<[protobuf.Field, readonly [bigint, bigint]]> {
+  let fields = intFieldsOf.get(type);
+  if (fields === undefined) {
+    fields = type.fieldsArray.filter((f) => INT_RANGES[f.type] !== undefined).map((f) => [f, INT_RANGES[f.type]] as [protobuf.Field, readonly [bigint, bigint]]);
+    intFieldsOf.set(type, fields);
+  }
+  return fields;
+}
+
+function checkRanges(type: protobuf.Type, obj: Obj): void {
+  for (const [field, [lo, hi]] of intFields(type)) {
+    const v = obj[field.name];
+    if (v === undefined || v === null) continue;
+    for (const x of field.repeated ? (v as unknown[]) : [v]) {
+      const n = typeof x === 'bigint' ? x : typeof x === 'number' && Number.isInteger(x) ? BigInt(x) : null;
+      if (n === null || n < lo || n > hi) {
+        throw new AppError('INTERNAL', `${type.name}.${field.name} = ${String(x)} does not fit ${field.type}`, { field: field.name });
+      }
+    }
+  }
+}
+
 function isDefaultScalar(v: unknown): boolean {
   return (
     v === undefined || v === null || v === 0 || v === 0n || v === '' || v === false ||
@@ -39,6 +70,7 @@ function isDefaultScalar(v: unknown): boolean {
 
 /** TypeScript shape -> protobufjs object: times to {seconds, nanos}; empty sub-messages dropped (oneof cases kept). */
 function toWireObject(type: protobuf.Type, obj: Obj): Obj {
+  checkRanges(type, obj);
   const fields = messageFields(type);
   if (fields.length === 0) return obj;
   const out: Obj = { ...obj };
@@ -46,7 +78,7 @@ function toWireObject(type: protobuf.Type, obj: Obj): Obj {
     const v = out[field.name];
     if (v === undefined || v === null) continue;
     const sub = field.resolvedType as protobuf.Type;
-    const one = (x: unknown): Obj => (sub.fullName === TIMESTAMP ? timeToWire(x) : toWireObject(sub, x as Obj));
+    const one = (x: unknown): Obj => (sub.fullName === TIMESTAMP ? checkedTime(sub, timeToWire(x)) : toWireObject(sub, x as Obj));
     if (field.repeated) {
       out[field.name] = (v as unknown[]).map(one);
       continue;
@@ -71,6 +103,11 @@ function fromWireObject(type: protobuf.Type, obj: Obj): Obj {
     obj[field.name] = field.repeated ? (v as unknown[]).map(one) : one(v);
   }
   return obj;
+}
+
+function checkedTime(type: protobuf.Type, t: Obj): Obj {
+  checkRanges(type, t);
+  return t;
 }
 
 function timeToWire(ns: unknown): Obj {

@@ -23,6 +23,18 @@ const CanonicalProposalCodec = messageCodec<{ type: number; height: bigint; roun
   'CanonicalProposal',
 );
 
+/** The timestamp inside vote or proposal sign bytes of `domain`, or null if they do not decode as such. */
+export function signedTimestamp(bytes: Uint8Array, domain: SignDomain): bigint | null {
+  try {
+    const doc = SignDocCodec.decode(bytes);
+    if (doc.domain !== domain) return null;
+    const codec = domain === SignDomain.VOTE ? CanonicalVoteCodec : domain === SignDomain.PROPOSAL ? CanonicalProposalCodec : null;
+    return codec === null ? null : codec.decode(doc.payload).timestamp;
+  } catch {
+    return null;
+  }
+}
+
 export function signBytes(domain: SignDomain, chainId: string, payload: Uint8Array): Uint8Array {
   return SignDocCodec.encode({ domain, chainId, payload });
 }

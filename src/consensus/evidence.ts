@@ -39,6 +39,8 @@ export function verifyDuplicateVoteEvidence(ev: EvidenceLike, chainId: string, v
   }
   const validator = validatorSet.byAddress(a.validatorAddress);
   if (validator === undefined) return `validator ${toHex(a.validatorAddress)} is not in the validator set of height ${a.height}`;
+  const index = validatorSet.indexOf(a.validatorAddress);
+  if (a.validatorIndex !== index || b.validatorIndex !== index) return `the votes carry validator index ${a.validatorIndex}/${b.validatorIndex}, expected ${index}`;
   if (ev.validatorPower !== undefined && ev.validatorPower !== validator.power) {
     return `validator_power ${ev.validatorPower} does not match the validator's power ${validator.power}`;
   }

@@ -21,7 +21,6 @@ import {
   EvidenceCodec,
   TimeoutKindCode,
   ValidatorSetRecordCodec,
-  VoteCodec,
   VoteType,
   emptyCommit,
   type Block,
@@ -41,7 +40,7 @@ import { ValidatorSet } from './validator-set.ts';
 import { blockIdKey } from './block-id.ts';
 import { blockIdOf, checkBlock, makeBlock, resultsHash, type BlockContext } from './block.ts';
 import { MS_NS, verifyDuplicateVoteEvidence } from './evidence.ts';
-import { Wal, WalKind, type WalRecord } from './wal.ts';
+import { Wal, WalKind, decodeEndHeight, readWal, type WalRecord } from './wal.ts';
 import type { PrivValidator } from './signer.ts';
 import { failpoint } from './failpoint.ts';
 
@@ -102,8 +101,8 @@ type Job =
 
 const TIMEOUT_KINDS: Record<number, TimeoutKind> = { 1: 'propose', 2: 'prevote', 3: 'precommit' };
 
-/** Logged in place of a proposed block over block.max_bytes: one byte that never decodes as a block. */
-const OVERSIZED_BLOCK = new Uint8Array([0xff]);
+/** At most this many next-height messages wait for the height to start; more are dropped (peers re-send). */
+const MAX_EARLY_MESSAGES = 1000;
 
 export function encodeValidatorSet(set: ValidatorSet): Uint8Array {
   return ValidatorSetRecordCodec.encode({
@@ -117,12 +116,14 @@ export function decodeValidatorSet(bytes: Uint8Array): ValidatorSet {
 }
 
 /**
- * Evidence identity: the two votes, in a fixed order. Not the whole encoding: nodes that saw the same double vote at
- * different times stamp it differently, and it must still count once.
+ * Evidence identity: the validator and what it signed twice (the sign bytes of both votes, in a fixed order). Not the
+ * whole encoding: nodes stamp the same double vote differently, and unsigned fields (the validator index) could
+ * otherwise be varied to count it again.
  */
-export function evidenceId(ev: Evidence): Uint8Array {
-  const [a, b] = [VoteCodec.encode(ev.value.voteA), VoteCodec.encode(ev.value.voteB)].sort(compareBytes);
-  return sha256(a, b);
+export function evidenceId(ev: Evidence, chainId: string): Uint8Array {
+  const { voteA, voteB } = ev.value;
+  const [a, b] = [voteSignBytes(chainId, voteA), voteSignBytes(chainId, voteB)].sort(compareBytes);
+  return sha256(voteA.validatorAddress, a, b);
 }
 
 export function consensusParamsHash(params: ConsensusParams): Uint8Array {
@@ -152,6 +153,8 @@ export class ConsensusHost {
    */
   private walOwn = new Map<string, ConsensusMessage>();
   private evidencePool: Evidence[] = [];
+  /** Proposals and votes of the next height that arrived during the commit wait (CometBFT keeps them too). */
+  private nextHeight: ConsensusMessage[] = [];
   private readonly queue: Job[] = [];
   private readonly timers = new Set<{ cancel(): void }>();
   private running = false;
@@ -189,19 +192,31 @@ export class ConsensusHost {
     return { height: this.core.height, round: this.core.round, step: this.core.step };
   }
 
-  /** Recovers from the store and the WAL, then starts the current height. */
+  /**
+   * Recovers from the store and the WAL, then starts the current height. Everything runs through the queue: the start
+   * of the height first, then the replayed records, then whatever peers sent meanwhile.
+   */
   async start(): Promise<void> {
-    this.running = true;
     await this.ensureValidatorSets();
     await this.applySavedDecision();
     const head = this.app.head();
     if (this.wal.size === 0) await this.wal.writeEndHeight(head.height);
-    const { records } = await Wal.readAfterEndHeight(this.wal.dir, head.height);
+    const records = await this.recordsSinceHead(head.height);
     const replay = records.flatMap((r) => this.replayJob(r, head.height + 1n));
     this.log.info({ height: (head.height + 1n).toString(), replay: records.length }, 'consensus starting');
-    await this.startHeight();
-    for (const job of replay) this.queue.push(job);
+    this.running = true;
+    this.queue.unshift({ kind: 'start_height' }, ...replay);
     await this.drain();
+  }
+
+  /** The WAL records after the last END_HEIGHT marker at or below the committed head (the inputs of head + 1). */
+  private async recordsSinceHead(head: bigint): Promise<WalRecord[]> {
+    const all = await readWal(this.wal.dir);
+    for (let i = all.length - 1; i >= 0; i--) {
+      const h = decodeEndHeight(all[i]);
+      if (h !== null && h <= head) return all.slice(i + 1);
+    }
+    throw new AppError('STORE_CORRUPT', `the WAL in ${this.wal.dir} has no END_HEIGHT marker at or below the committed height ${head}; move it aside and restart (the node then resumes from the block store)`);
   }
 
   /** Stops timers and waits for the input being handled; the WAL and store stay open for their owners to close. */
@@ -213,9 +228,14 @@ export class ConsensusHost {
     await this.draining;
   }
 
-  /** A message from a peer: queued, then verified and checked against the height in turn. */
+  /**
+   * A message from a peer: queued, then verified and checked against the height in turn. Messages that arrive before
+   * start() wait in the queue behind the recovery.
+   */
   receive(msg: ConsensusMessage): void {
-    this.enqueue({ kind: 'message', msg, replay: false });
+    if (this.failure !== null) return;
+    this.queue.push({ kind: 'message', msg, replay: false });
+    if (this.running) void this.drain();
   }
 
   // ------------------------------------------------------------------ queue
@@ -261,27 +281,49 @@ export class ConsensusHost {
   }
 
   private async handle(job: Job): Promise<void> {
-    if (job.kind === 'start_height') return this.startHeight();
+    if (job.kind === 'start_height') {
+      await this.startHeight();
+      // Messages for this height that came while the previous one was finishing.
+      const early = this.nextHeight;
+      this.nextHeight = [];
+      for (const msg of early) await this.handle({ kind: 'message', msg, replay: false });
+      return;
+    }
     if (job.kind === 'message') {
+      if (!job.replay && this.isForNextHeight(job.msg)) {
+        if (this.nextHeight.length < MAX_EARLY_MESSAGES) this.nextHeight.push(job.msg);
+        return;
+      }
       const checked = await this.inputFor(job.msg, job.replay);
       if (typeof checked === 'string') {
         this.log.debug({ reason: checked }, 'message dropped');
         return;
       }
-      if (!job.replay) await this.wal.write({ kind: WalKind.MESSAGE, payload: ConsensusMessageCodec.encode(checked.log) });
-      return this.step(checked.input);
+      const wal = job.replay ? null : { kind: WalKind.MESSAGE, payload: ConsensusMessageCodec.encode(checked.log) };
+      return this.step(checked.input, wal);
     }
-    if (job.wal !== null) await this.wal.write(job.wal);
-    await this.step(job.input);
+    await this.step(job.input, job.wal);
   }
 
-  /** Feeds one input to the core and carries out its effects, own messages included, before the next input. */
-  private async step(input: RoundInput): Promise<void> {
+  private isForNextHeight(msg: ConsensusMessage): boolean {
+    const h = msg.type === 'vote' ? msg.value.height : msg.type === 'proposal' ? msg.value.proposal.height : null;
+    return h !== null && h === this.core.height + 1n;
+  }
+
+  /**
+   * Feeds one input to the core and carries out its effects, own messages included, before the next input. The core
+   * is pure, so its transition is computed first: an input it ignores (a duplicate, a stale timeout) is not logged,
+   * and an accepted one reaches the WAL before any effect happens.
+   */
+  private async step(input: RoundInput, wal: WalRecord | null): Promise<void> {
     const pending: RoundInput[] = [input];
+    let first = true;
     while (pending.length > 0) {
       const t = apply(this.core, pending.shift()!);
-      this.core = t.state;
       if (t.rejected !== undefined) this.log.debug({ reason: t.rejected }, 'input ignored');
+      if (first && wal !== null && t.rejected === undefined) await this.wal.write(wal);
+      first = false;
+      this.core = t.state;
       for (const effect of t.effects) {
         const next = await this.effect(effect);
         if (next !== null) pending.push(next);
@@ -315,14 +357,24 @@ export class ConsensusHost {
         const { voteA, voteB, validatorPower, totalVotingPower } = e.evidence;
         this.log.warn({ validator: toHex(voteA.validatorAddress), height: voteA.height.toString(), round: voteA.round }, 'duplicate vote');
         const ev: Evidence = { type: 'duplicate_vote_evidence', value: { voteA, voteB, validatorPower, totalVotingPower, timestamp: this.ctx!.prevTime } };
-        const id = toHex(evidenceId(ev));
-        if (!this.evidencePool.some((e) => toHex(evidenceId(e)) === id)) this.evidencePool.push(ev);
+        const id = toHex(evidenceId(ev, this.chainId));
+        if (!this.evidencePool.some((e) => toHex(evidenceId(e, this.chainId)) === id)) this.evidencePool.push(ev);
         return null;
       }
     }
   }
 
-  private buildValue(height: bigint, round: number): RoundInput | null {
+  /** The pool's evidence that peers will accept: still valid, not too old, not committed; the rest is dropped. */
+  private async includableEvidence(): Promise<Evidence[]> {
+    const keep: Evidence[] = [];
+    for (const ev of this.evidencePool) {
+      if ((await this.checkEvidence([...keep, ev])) === null) keep.push(ev);
+    }
+    this.evidencePool = keep;
+    return keep.slice(0, 16);
+  }
+
+  private async buildValue(height: bigint, round: number): Promise<RoundInput | null> {
     const ctx = this.ctx!;
     const fromWal = this.walOwn.get(`${VoteType.PROPOSAL}/${round}`);
     let built: { block: Block; bytes: Uint8Array; blockId: BlockID };
@@ -331,9 +383,13 @@ export class ConsensusHost {
       const block = BlockCodec.decode(bytes);
       built = { block, bytes, blockId: blockIdOf(block.header, bytes) };
     } else {
-      const maxBytes = Number(this.params.block.max_bytes) - 64 * 1024; // room for the header, commit and evidence
-      const txs = this.txs?.reap(maxBytes) ?? [];
-      built = makeBlock(ctx, this.signer!.address, txs, this.evidencePool.slice(0, 16));
+      const evidence = await this.includableEvidence();
+      const overhead = 16 * 1024 + 256 * ctx.validators.size + evidence.reduce((n, e) => n + EvidenceCodec.encode(e).length, 0);
+      const txs = this.txs?.reap(Math.max(0, Number(this.params.block.max_bytes) - overhead)) ?? [];
+      built = makeBlock(ctx, this.signer!.address, txs, evidence);
+      while (BigInt(built.bytes.length) > this.params.block.max_bytes && built.block.data.txs.length > 0) {
+        built = makeBlock(ctx, this.signer!.address, built.block.data.txs.slice(0, Math.floor(built.block.data.txs.length * 0.9)), evidence);
+      }
     }
     this.blocks.set(blockIdKey(built.blockId), { block: built.block, bytes: built.bytes });
     return { tag: 'proposal_value', height, round, blockId: built.blockId };
@@ -402,7 +458,11 @@ export class ConsensusHost {
    * does not check out.
    */
   private async inputFor(msg: ConsensusMessage, replay: boolean): Promise<{ input: RoundInput; log: ConsensusMessage } | string> {
-    if (msg.type === 'timeout') return { input: { tag: 'timeout', kind: TIMEOUT_KINDS[msg.value.kind], height: msg.value.height, round: msg.value.round }, log: msg };
+    if (msg.type === 'timeout') {
+      // Only our own clock fires timeouts; the network may carry this message type but never decides it.
+      if (!replay) return 'a timeout from the network';
+      return { input: { tag: 'timeout', kind: TIMEOUT_KINDS[msg.value.kind], height: msg.value.height, round: msg.value.round }, log: msg };
+    }
     const set = this.core.validatorSet;
     if (set === null || this.ctx === null) return 'no height started';
     if (msg.type === 'vote') {
@@ -419,28 +479,21 @@ export class ConsensusHost {
     if (proposal.round > this.core.round + DEFAULT_MAX_FUTURE_ROUNDS) return `proposal for round ${proposal.round}, too far ahead of ${this.core.round}`;
     const proposer = set.proposerAt(proposal.round);
     if (!replay && !verify(proposal.signature, proposalSignBytes(this.chainId, proposal), proposer.pubKey)) return 'proposal signature does not verify';
-    if (BigInt(bytes.length) > this.params.block.max_bytes) {
-      // Invalid, and too big to log: the WAL keeps the proposal with an undecodable stand-in for the block, which
-      // replays to the same verdict.
-      this.log.warn({ bytes: bytes.length, round: proposal.round }, 'proposed block over block.max_bytes');
-      return { input: { tag: 'proposal', proposal, from: proposer.address, valid: false }, log: { type: 'proposal', value: { proposal, block: OVERSIZED_BLOCK } } };
-    }
-    let valid = false;
+    // A block must be the one the proposal names before it is judged: anyone can re-send a signed proposal with other
+    // bytes, and judging those would poison the proposal for everyone (the core keeps one verdict per block id).
+    if (BigInt(bytes.length) > this.params.block.max_bytes) return `proposed block is ${bytes.length} bytes, over block.max_bytes`;
+    let block: Block;
     try {
-      const block = BlockCodec.decode(bytes);
-      const id = blockIdOf(block.header, bytes);
-      const why =
-        blockIdKey(id) !== blockIdKey(proposal.blockId)
-          ? 'the block does not match the proposal'
-          : (checkBlock(this.ctx, block, proposer.address) ?? (await this.checkEvidence(block.evidence)));
-      if (why === null) {
-        valid = true;
-        this.blocks.set(blockIdKey(id), { block, bytes });
-      } else this.log.warn({ reason: why, round: proposal.round }, 'invalid proposed block');
+      block = BlockCodec.decode(bytes);
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'undecodable proposed block');
+      return `undecodable proposed block: ${(err as Error).message}`;
     }
-    return { input: { tag: 'proposal', proposal, from: proposer.address, valid }, log: msg };
+    const id = blockIdOf(block.header, bytes);
+    if (blockIdKey(id) !== blockIdKey(proposal.blockId)) return 'the block does not match the proposal';
+    const why = checkBlock(this.ctx, block, proposer.address) ?? (await this.checkEvidence(block.evidence));
+    if (why === null) this.blocks.set(blockIdKey(id), { block, bytes });
+    else this.log.warn({ reason: why, round: proposal.round }, 'invalid proposed block');
+    return { input: { tag: 'proposal', proposal, from: proposer.address, valid: why === null }, log: msg };
   }
 
   /** Every piece of evidence in a proposed block must verify against its height's set and be new to the chain. */
@@ -448,7 +501,7 @@ export class ConsensusHost {
     const seen = new Set<string>();
     let bytes = 0;
     for (const ev of evidence) {
-      const id = toHex(evidenceId(ev));
+      const id = toHex(evidenceId(ev, this.chainId));
       if (seen.has(id)) return 'evidence: the same double vote appears twice in the block';
       seen.add(id);
       bytes += EvidenceCodec.encode(ev).length;
@@ -461,7 +514,7 @@ export class ConsensusHost {
         maxAgeBlocks: this.params.evidence.max_age_num_blocks,
       });
       if (why !== null) return `evidence: ${why}`;
-      if (await this.app.store.hasEvidence(evidenceId(ev))) return 'evidence already committed';
+      if (await this.app.store.hasEvidence(evidenceId(ev, this.chainId))) return 'evidence already committed';
     }
     return null;
   }
@@ -523,7 +576,7 @@ export class ConsensusHost {
       lastResultsHash: lastResults,
     };
     this.blocks = new Map();
-    await this.step({ tag: 'start_height', height, validatorSet: validators });
+    await this.step({ tag: 'start_height', height, validatorSet: validators }, null); // derived from the store: not logged
   }
 
   private async finalize(height: bigint, round: number, blockId: BlockID): Promise<void> {
@@ -560,16 +613,20 @@ export class ConsensusHost {
       commit: CommitCodec.encode(commit),
       txHashes: block.data.txs.map((tx) => sha256(tx)),
       validatorSets: [{ height: height + 2n, bytes: encodeValidatorSet(afterNext) }],
-      evidenceHashes: block.evidence.map(evidenceId),
+      evidenceHashes: block.evidence.map((e) => evidenceId(e, this.chainId)),
     });
-    const included = new Set(block.evidence.map((e) => toHex(evidenceId(e))));
-    this.evidencePool = this.evidencePool.filter((e) => !included.has(toHex(evidenceId(e))));
+    const included = new Set(block.evidence.map((e) => toHex(evidenceId(e, this.chainId))));
+    this.evidencePool = this.evidencePool.filter((e) => !included.has(toHex(evidenceId(e, this.chainId))));
     await this.txs?.committed(height, block.data.txs);
     this.log.info(
       { height: height.toString(), hash: toHex(blockId.hash), txs: block.data.txs.length, app_hash: toHex(out.appHash), ms: Number((this.clock.now() - started) / MS_NS) },
       'committed block',
     );
-    this.onCommit?.({ height, block, blockId, commit });
+    try {
+      this.onCommit?.({ height, block, blockId, commit });
+    } catch (err) {
+      this.log.error({ err }, 'a commit subscriber failed'); // observers never stop consensus
+    }
   }
 
   /** A block saved as decided but not applied (crash between the two) is applied now. */
@@ -582,6 +639,8 @@ export class ConsensusHost {
     const block = BlockCodec.decode(bytes);
     const commit = CommitCodec.decode(commitBytes);
     this.log.warn({ height: height.toString() }, 'applying a block decided before the crash');
+    const logged = (await readWal(this.wal.dir)).some((r) => decodeEndHeight(r) === height);
+    if (!logged) await this.wal.writeEndHeight(height);
     await this.applyBlock(height, block, bytes, commit.blockId, commit);
   }
 

@@ -8,9 +8,8 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AppError } from '../errors.ts';
-import { messageCodec } from '../codec/codec.ts';
-import { proposalSignBytes, SignDomain, voteSignBytes } from '../codec/signbytes.ts';
-import { VoteType, type BlockID, type Proposal, type Vote } from '../codec/types.ts';
+import { proposalSignBytes, SignDomain, signedTimestamp, voteSignBytes } from '../codec/signbytes.ts';
+import { VoteType, type Proposal, type Vote } from '../codec/types.ts';
 import { addressOf, sign, SIGNATURE_LENGTH, type KeyPair } from '../crypto/keys.ts';
 import { equalBytes, fromBase64, toBase64, toHex } from '../crypto/bytes.ts';
 
@@ -51,36 +50,6 @@ const ZERO_STATE: LastSign = { height: 0n, round: 0, step: 0, signature: new Uin
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 const U32_MAX = 0xffff_ffff;
 
-interface SignDoc {
-  domain: string;
-  chainId: string;
-  payload: Uint8Array;
-}
-interface CanonicalVote {
-  type: number;
-  height: bigint;
-  round: number;
-  blockId: BlockID;
-  timestamp: bigint;
-}
-interface CanonicalProposal extends CanonicalVote {
-  polRound: number;
-}
-const SignDocCodec = messageCodec<SignDoc>('SignDoc');
-const CanonicalVoteCodec = messageCodec<CanonicalVote>('CanonicalVote');
-const CanonicalProposalCodec = messageCodec<CanonicalProposal>('CanonicalProposal');
-
-/** The timestamp inside sign bytes we produced earlier (vote or proposal), or null if they do not decode as one. */
-function signedTimestamp(signBytes: Uint8Array, domain: string): bigint | null {
-  try {
-    const doc = SignDocCodec.decode(signBytes);
-    if (doc.domain !== domain) return null;
-    const codec = domain === SignDomain.VOTE ? CanonicalVoteCodec : CanonicalProposalCodec;
-    return codec.decode(doc.payload).timestamp;
-  } catch {
-    return null;
-  }
-}
 
 function cmpHRS(a: { height: bigint; round: number; step: number }, b: { height: bigint; round: number; step: number }): number {
   if (a.height !== b.height) return a.height < b.height ? -1 : 1;
@@ -246,7 +215,7 @@ export class PrivValidator {
     round: number,
     step: number,
     timestamp: bigint,
-    domain: string,
+    domain: SignDomain,
     signBytesAt: (timestamp: bigint) => Uint8Array,
   ): Promise<{ signature: Uint8Array; timestamp: bigint }> {
     if (this.failure !== null) throw this.failure;

@@ -103,12 +103,10 @@ export function verifyAsync(signature: Uint8Array, message: Uint8Array, publicKe
   if (signature.length !== SIGNATURE_LENGTH || publicKey.length !== PUBKEY_LENGTH) return Promise.resolve(false);
   const key = keyObject(publicKey);
   if (key === null) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    try {
-      nodeVerify(null, message, key, signature, (err, ok) => resolve(err === null && ok));
-    } catch {
-      resolve(false);
-    }
+  // An error here is this node's failure (OpenSSL, the thread pool), not a verdict on the signature: it rejects, so
+  // that no node ever records "bad signature" for a tx its peers accept.
+  return new Promise((resolve, reject) => {
+    nodeVerify(null, message, key, signature, (err, ok) => (err === null ? resolve(ok) : reject(new AppError('INTERNAL', `signature verification failed to run: ${err.message}`))));
   });
 }
 

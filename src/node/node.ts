@@ -7,8 +7,7 @@ import { AppError } from '../errors.ts';
 import { keyFileFromJSON } from '../crypto/keys.ts';
 import { App } from '../state/app.ts';
 import { loadGenesisFile } from '../state/genesis.ts';
-import { homePaths } from '../cli/config.ts';
-import { loadConfig, type NodeConfig } from '../cli/config.ts';
+import { homePaths, loadConfig, type NodeConfig } from './config.ts';
 import { ConsensusHost, type Clock, type CommittedBlock } from '../consensus/host.ts';
 import { PrivValidator } from '../consensus/signer.ts';
 import { Wal } from '../consensus/wal.ts';
@@ -44,10 +43,11 @@ export class Node {
     const key = keyFileFromJSON(await readJSON(paths.privValidatorKeyFile), paths.privValidatorKeyFile);
     const app = await App.open(join(paths.dataDir, 'state'), genesis);
     let wal: Wal | null = null;
+    let consensus: ConsensusHost | null = null;
     try {
       wal = await Wal.open(join(paths.dataDir, 'cs.wal'));
       const privValidator = await PrivValidator.load(key, paths.privValidatorStateFile, genesis.chainId);
-      const consensus = new ConsensusHost({
+      consensus = new ConsensusHost({
         app,
         wal,
         privValidator,
@@ -62,6 +62,7 @@ export class Node {
       log.info({ chain_id: genesis.chainId, height: app.head().height.toString() }, 'node started');
       return node;
     } catch (err) {
+      await consensus?.stop();
       await wal?.close();
       await app.close();
       throw err;

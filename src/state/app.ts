@@ -83,6 +83,13 @@ export class App {
 
   /** Writes an executed block, its results and everything it changed in one atomic batch. */
   async commit(block: BlockInput, out: BlockOutput, extras: CommitExtras = {}): Promise<void> {
+    // A tx hash names one committed tx. A copy included again (it fails: its nonce is used) must not replace the
+    // entry of the one that ran (CometBFT's rule).
+    const txs: Array<{ hash: Uint8Array; location: { height: bigint; index: number } }> = [];
+    for (const [index, hash] of (extras.txHashes ?? []).entries()) {
+      if (out.txResults[index].code !== 0 && (await this.store.getTxLocation(hash)) !== undefined) continue;
+      txs.push({ hash, location: { height: block.height, index } });
+    }
     await this.store.commitHeight({
       head: { height: block.height, appHash: out.appHash, blockHash: extras.block?.hash ?? new Uint8Array(0), time: block.time, genesisHash: this.head().genesisHash },
       state: out.state,
@@ -97,7 +104,7 @@ export class App {
         validatorUpdates: out.validatorUpdates,
         appHash: out.appHash,
       },
-      txs: extras.txHashes?.map((hash, index) => ({ hash, location: { height: block.height, index } })),
+      txs,
       validatorSets: extras.validatorSets,
       evidence: extras.evidenceHashes,
     });

@@ -164,11 +164,14 @@ export class Executor {
     return params.fees.tx_base_gas + BigInt(txBytes.length) * params.fees.tx_byte_gas + (params.fees.msg_gas[body.msg.type] ?? 0n);
   }
 
+  /** A tx's own fault becomes its result; a failure of this node (INTERNAL) aborts the block instead. */
   private async tryDecode(txBytes: Uint8Array, chainId: string, params: AppParams): Promise<DecodedTx | AppError> {
     try {
       return await this.decodeAndVerify(txBytes, chainId, params);
     } catch (err) {
-      return toAppError(err);
+      const e = toAppError(err);
+      if (e.code === 'INTERNAL') throw e;
+      return e;
     }
   }
 

@@ -139,6 +139,7 @@ export const MAX_VALIDATOR_NAME_LENGTH = 64;
 export const MIN_MAX_TX_BYTES = 256n;
 export const MAX_MAX_TX_BYTES = 1_048_576n;
 import { MAX_BLOCK_BYTES } from './params.ts';
+import { MAX_TOTAL_VOTING_POWER } from '../consensus/validator-set.ts';
 export { MAX_BLOCK_BYTES };
 /** Upper bound on any round timeout: timeouts are milliseconds, and an hour catches a value written in ns or us. */
 export const MAX_TIMEOUT_MS = 3_600_000n;
@@ -660,6 +661,14 @@ function decode(json: unknown, mode: Mode): Genesis {
       'app_state.params.tx.max_tx_bytes',
       `must not exceed consensus_params.block.max_bytes (${consensusParams.block.max_bytes}): a larger tx could never be included in a block`,
     );
+  }
+  // Times are int64 ns in state: the end of the team vesting must fit.
+  if (genesisTime + appParams.supply.team_vesting_seconds * 1_000_000_000n > I64_MAX) {
+    fail('app_state.params.supply.team_vesting_seconds', 'ends after the year 2262 counted from genesis_time (times are int64 nanoseconds); shorten it');
+  }
+  // Voting power may reach twice the stake (the reputation factor is below 2): the set must stay within CometBFT's bound.
+  if (2n * validators.reduce((n, v) => n + v.stake, 0n) > MAX_TOTAL_VOTING_POWER) {
+    fail('validators', `the validator stakes sum above ${MAX_TOTAL_VOTING_POWER / 2n} uacc, over the voting power bound; lower them`);
   }
   const indexed = allocationsFromJSON(appState.allocations, 'app_state.allocations');
   checkAllocations(indexed, appParams, validators, mode);

@@ -160,7 +160,8 @@ export class Store implements StateReader, NodeReader {
     for (const vs of w.validatorSets ?? []) batch.put(key(P.VALSET, u64be(vs.height)), vs.bytes);
     for (const ev of w.evidence ?? []) batch.put(key(P.EVIDENCE, ev), h);
     batch.put(HEAD_KEY, StoreHeadCodec.encode(w.head));
-    await batch.write();
+    // Synced: the WAL and the signer state are fsynced, and the state must never fall behind them on power loss.
+    await batch.write({ sync: true });
     this.headCache = w.head;
   }
 
@@ -185,11 +186,14 @@ export class Store implements StateReader, NodeReader {
     const head = this.headCache;
     if (head !== null && height !== head.height + 1n) throw new AppError('INTERNAL', `store is at height ${head.height}; cannot save a decided block for ${height}`);
     const h = u64be(height);
-    await this.db.batch([
-      { type: 'put', key: key(P.BLOCK, h), value: block.bytes },
-      { type: 'put', key: key(P.BLOCK_HASH, block.hash), value: h },
-      { type: 'put', key: key(P.COMMIT, h), value: commit },
-    ]);
+    await this.db.batch(
+      [
+        { type: 'put', key: key(P.BLOCK, h), value: block.bytes },
+        { type: 'put', key: key(P.BLOCK_HASH, block.hash), value: h },
+        { type: 'put', key: key(P.COMMIT, h), value: commit },
+      ],
+      { sync: true },
+    );
   }
 }
 

@@ -108,7 +108,8 @@ export type LogLine = { level: number; msg: string; [k: string]: unknown };
 
 export function signVote(key: KeyPair, set: ValidatorSet, v: { type: number; height: bigint; round: number; blockId: BlockID; timestamp: bigint }, chainId = HOST_CHAIN): Vote {
   const address = addressOf(key.publicKey);
-  const vote: Vote = { ...v, validatorAddress: address, validatorIndex: set.indexOf(address), signature: new Uint8Array(0) };
+  // A key outside the set still signs (to forge evidence); its index is then 0, which is a uint32 like any index.
+  const vote: Vote = { ...v, validatorAddress: address, validatorIndex: Math.max(0, set.indexOf(address)), signature: new Uint8Array(0) };
   return { ...vote, signature: sign(voteSignBytes(chainId, vote), key.secretKey) };
 }
 
