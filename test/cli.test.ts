@@ -2,7 +2,7 @@
 // Most cases call runCli in-process with captured output; a few run the real binary as a child process.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -358,4 +358,16 @@ t.test('config.toml validation', async (t) => {
   t.same((await loadConfig(home)).mempool, { size: 5, max_txs_bytes: 1000 });
   t.throws(() => validateConfig({ ...defaultConfig('x'), rpc: { laddr: 'nope' } }), { code: 'BAD_CONFIG' });
   await t.rejects(writeConfig(home, { ...defaultConfig('x'), rpc: { laddr: 'nope' } }, { overwrite: true }), { code: 'BAD_CONFIG' });
+});
+
+t.test('start refuses create_empty_blocks = false until the mempool exists, and leaves the home untouched', async (t) => {
+  const home = await tempDir(t);
+  t.equal((await cli('init', '--home', home)).code, 0);
+  const { configFile: path, dataDir } = homePaths(home);
+  await writeFile(path, (await readFile(path, 'utf8')).replace('create_empty_blocks = true', 'create_empty_blocks = false'));
+  const before = await readdir(dataDir);
+  const r = await cli('start', '--home', home);
+  t.equal(r.code, 1);
+  t.match(r.stderr, /error \[BAD_CONFIG\]: consensus\.create_empty_blocks = false is not supported yet: set it to true/);
+  t.same(await readdir(dataDir), before, 'nothing was created in data/');
 });

@@ -155,12 +155,30 @@ t.test('duplicates and equivocation', async (t) => {
     t.equal(r.evidence.totalVotingPower, 4n);
   }
   t.same(keeper.addVote(vote(set, 0, P, 0, NIL)), { status: 'equivocation_known' }, 'reported once');
-  t.equal(keeper.power(0, P, X), 0n, 'the conflicting vote is not counted');
+  t.equal(keeper.power(0, P, X), 1n, 'the conflicting vote counts for its own block id');
   t.equal(keeper.power(0, P, Y), 1n);
-  t.equal(keeper.power(0, P, null), 1n);
+  t.equal(keeper.power(0, P, NIL), 0n, 'a third vote counts for nothing');
+  t.equal(keeper.power(0, P, null), 1n, 'an equivocator counts once towards anything');
+  t.equal(keeper.roundPower(0), 1n, 'and once towards the round skip');
   // the same validator may still precommit in the round, and equivocate there separately
   t.equal(keeper.addVote(vote(set, 0, C, 0, X)).status, 'added');
   t.equal(keeper.addVote(vote(set, 0, C, 0, NIL)).status, 'equivocation');
+});
+
+t.test("an equivocator's conflicting vote completes the quorum for its value, and the commit uses it", async (t) => {
+  const set = setOf([1n, 1n, 1n, 1n]);
+  const keeper = new VoteKeeper(H, set);
+  t.same(kinds((keeper.addVote(vote(set, 0, C, 0, NIL)) as { thresholds: Threshold[] }).thresholds), [], 'the double voter precommits nil first');
+  t.same(kinds((keeper.addVote(vote(set, 1, C, 0, X)) as { thresholds: Threshold[] }).thresholds), ['skip_round(0)']);
+  t.same(kinds((keeper.addVote(vote(set, 2, C, 0, X)) as { thresholds: Threshold[] }).thresholds), ['precommit_any(0)']);
+  const r = keeper.addVote(vote(set, 0, C, 0, X));
+  t.equal(r.status, 'equivocation');
+  if (r.status === 'equivocation') t.same(kinds(r.thresholds), ['precommit_value(0,1)'], '3 of 4 distinct validators precommitted X');
+  const commit = keeper.buildCommit(0, X);
+  t.ok(commit !== null);
+  t.same(commit!.signatures.map((s) => s.blockIdFlag), [BlockIdFlag.COMMIT, BlockIdFlag.COMMIT, BlockIdFlag.COMMIT, BlockIdFlag.ABSENT]);
+  t.same(keeper.commitFor(0, X).map((v) => v.validatorIndex), [0, 1, 2]);
+  t.equal(keeper.quorumValue(0, C)?.hash[0], 1);
 });
 
 t.test('rejections carry a reason and never throw', async (t) => {

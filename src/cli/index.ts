@@ -4,10 +4,11 @@ import { initCommand } from './init.ts';
 import { keysCommand } from './keys.ts';
 import { versionCommand } from './version.ts';
 import { startCommand } from './start.ts';
+import { simulateCommand } from './simulate.ts';
 
 export const SUMMARY = 'a Tendermint-style BFT chain node for autonomous AI agents';
 
-export const commands: Command[] = [initCommand, startCommand, keysCommand, versionCommand];
+export const commands: Command[] = [initCommand, startCommand, keysCommand, versionCommand, simulateCommand];
 
 export const processIo: Io = { stdout: process.stdout, stderr: process.stderr };
 

@@ -403,9 +403,11 @@ function onVote(c: Ctx, vote: Vote): Transition {
     case 'equivocation_known':
       return c.done('another conflicting vote from a validator already reported for equivocation');
     case 'equivocation':
+      // Counted for its own block id only (see vote-keeper.ts), so it can complete a quorum for that value.
       s.votes = votes;
       c.effects.push({ tag: 'evidence', evidence: result.evidence });
-      return c.done('conflicting vote: not counted, reported as evidence');
+      evaluate(c);
+      return c.done();
     case 'added':
       s.votes = votes;
       evaluate(c);

@@ -9,8 +9,14 @@
 //   precommit_value    more than 2/3 precommitted one block id
 //   skip_round         validators holding f+1 of the power (more than 1/3) sent some vote in the round. Reported for
 //                      every round once; the consumer acts on it only if the round is above its current one
-// A validator's second vote for the same (round, type) is never counted: the same block id is a duplicate (ignored,
-// whatever its timestamp or signature), a different one is an equivocation, returned once as evidence (both votes).
+// A validator's second vote for the same (round, type) with the same block id is a duplicate (ignored, whatever its
+// timestamp or signature). One with a different block id is an equivocation, returned once as evidence (both votes),
+// and counted towards ITS block id only (never towards "anything" nor the f+1 round skip): the paper's rules ask for
+// 2f+1 messages from distinct validators for a value, and an equivocator's vote for that value is one of them. Without
+// this, a node that saw a double voter's other vote first could never recognise the quorum the rest of the network
+// decided on, and would stall a height behind (the commit catch-up of block sync covers the case of a validator with
+// three or more different votes, of which only the first two are kept). Safety is unaffected: two quorums for
+// different values still need more than f equivocators.
 //
 // Copy-on-write: clone() is cheap (it shares the per-round tallies) and a tally is copied the first time either copy
 // writes to it, so the pure round machine can keep old states intact while adding votes to a new one.
@@ -40,8 +46,11 @@ export type AddVoteResult =
   | { status: 'added'; thresholds: Threshold[] }
   /** The validator already has a vote for this block id in this round and type: ignored. */
   | { status: 'duplicate' }
-  /** First conflicting vote of this validator in this round and type: not counted, reported as evidence. */
-  | { status: 'equivocation'; evidence: Equivocation }
+  /**
+   * First conflicting vote of this validator in this round and type: reported as evidence and counted for its block
+   * id only, which may cross a value (or nil) threshold.
+   */
+  | { status: 'equivocation'; evidence: Equivocation; thresholds: Threshold[] }
   /** A further conflicting vote of a validator already reported for this round and type: not counted. */
   | { status: 'equivocation_known' }
   | { status: 'rejected'; reason: string };
@@ -53,6 +62,8 @@ class Tally {
   votes: (Vote | undefined)[];
   /** Validators whose equivocation in this (round, type) was already reported. */
   equivocators: Set<number>;
+  /** The second (conflicting) vote of each equivocator, counted for its block id only. */
+  conflicting: (Vote | undefined)[];
   /** Power by block id key ('' = nil). */
   power: Map<string, bigint>;
   blockIds: Map<string, BlockID>;
@@ -63,10 +74,19 @@ class Tally {
   constructor(n: number, from?: Tally) {
     this.votes = from ? from.votes.slice() : new Array<Vote | undefined>(n).fill(undefined);
     this.equivocators = new Set(from?.equivocators);
+    this.conflicting = from ? from.conflicting.slice() : new Array<Vote | undefined>(n).fill(undefined);
     this.power = new Map(from?.power);
     this.blockIds = new Map(from?.blockIds);
     this.any = from?.any ?? 0n;
     this.emitted = new Set(from?.emitted);
+  }
+
+  /** Validator i's counted vote (first or conflicting) for this block id, if it has one. */
+  static voteFor(tally: Tally, i: number, blockId: BlockID): Vote | undefined {
+    const first = tally.votes[i];
+    if (first !== undefined && equalBlockId(first.blockId, blockId)) return first;
+    const second = tally.conflicting[i];
+    return second !== undefined && equalBlockId(second.blockId, blockId) ? second : undefined;
   }
 }
 
@@ -152,52 +172,57 @@ export class VoteKeeper {
     if (existing !== undefined) {
       if (equalBlockId(existing.blockId, vote.blockId)) return { status: 'duplicate' };
       if (this.#rounds.get(vote.round)!.tally(type).equivocators.has(index)) return { status: 'equivocation_known' };
-      this.#writable(vote.round).tally(type).equivocators.add(index);
+      const tally = this.#writable(vote.round).tally(type);
+      tally.equivocators.add(index);
+      tally.conflicting[index] = vote;
       const [voteA, voteB] = compareBlockIds(existing.blockId, vote.blockId) < 0 ? [existing, vote] : [vote, existing];
+      const power = this.validatorSet.validators[index].power;
       return {
         status: 'equivocation',
-        evidence: { voteA, voteB, validatorPower: this.validatorSet.validators[index].power, totalVotingPower: this.validatorSet.totalPower },
+        evidence: { voteA, voteB, validatorPower: power, totalVotingPower: this.validatorSet.totalPower },
+        thresholds: this.#countForValue(tally, type, vote, power),
       };
     }
 
     const rv = this.#writable(vote.round);
     const tally = rv.tally(type);
     const power = this.validatorSet.validators[index].power;
-    const key = blockIdKey(vote.blockId);
     tally.votes[index] = vote;
     tally.any += power;
-    const forBlock = (tally.power.get(key) ?? 0n) + power;
-    tally.power.set(key, forBlock);
-    if (!tally.blockIds.has(key)) tally.blockIds.set(key, vote.blockId);
-
     const thresholds: Threshold[] = [];
-    const quorum = this.validatorSet.quorum;
-    const round = vote.round;
-    if (tally.any >= quorum && !tally.emitted.has('any')) {
+    if (tally.any >= this.validatorSet.quorum && !tally.emitted.has('any')) {
       tally.emitted.add('any');
-      thresholds.push({ kind: type === VoteType.PREVOTE ? 'polka_any' : 'precommit_any', round });
+      thresholds.push({ kind: type === VoteType.PREVOTE ? 'polka_any' : 'precommit_any', round: vote.round });
     }
-    if (forBlock >= quorum) {
-      if (key === '') {
-        if (type === VoteType.PREVOTE && !tally.emitted.has('nil')) {
-          tally.emitted.add('nil');
-          thresholds.push({ kind: 'polka_nil', round });
-        }
-      } else if (!tally.emitted.has('value')) {
-        tally.emitted.add('value');
-        const blockId = tally.blockIds.get(key)!;
-        thresholds.push(type === VoteType.PREVOTE ? { kind: 'polka_value', round, blockId } : { kind: 'precommit_value', round, blockId });
-      }
-    }
+    thresholds.push(...this.#countForValue(tally, type, vote, power));
     if (!rv.voters.has(index)) {
       rv.voters.add(index);
       rv.voterPower += power;
     }
     if (rv.voterPower >= this.validatorSet.oneThirdPlus && !rv.skipEmitted) {
       rv.skipEmitted = true;
-      thresholds.push({ kind: 'skip_round', round });
+      thresholds.push({ kind: 'skip_round', round: vote.round });
     }
     return { status: 'added', thresholds };
+  }
+
+  /** Adds the vote's power to its block id and reports a value (or nil) quorum it newly reaches. */
+  #countForValue(tally: Tally, type: VoteTypeNum, vote: Vote, power: bigint): Threshold[] {
+    const key = blockIdKey(vote.blockId);
+    const forBlock = (tally.power.get(key) ?? 0n) + power;
+    tally.power.set(key, forBlock);
+    if (!tally.blockIds.has(key)) tally.blockIds.set(key, vote.blockId);
+    if (forBlock < this.validatorSet.quorum) return [];
+    const round = vote.round;
+    if (key === '') {
+      if (type !== VoteType.PREVOTE || tally.emitted.has('nil')) return [];
+      tally.emitted.add('nil');
+      return [{ kind: 'polka_nil', round }];
+    }
+    if (tally.emitted.has('value')) return [];
+    tally.emitted.add('value');
+    const blockId = tally.blockIds.get(key)!;
+    return [type === VoteType.PREVOTE ? { kind: 'polka_value', round, blockId } : { kind: 'precommit_value', round, blockId }];
   }
 
   // ---- queries (level-triggered: what the counted votes show now) ----
@@ -258,7 +283,7 @@ export class VoteKeeper {
   commitFor(round: number, blockId: BlockID): Vote[] {
     const tally = this.#rounds.get(round)?.precommits;
     if (tally === undefined) return [];
-    return tally.votes.filter((v): v is Vote => v !== undefined && equalBlockId(v.blockId, blockId));
+    return tally.votes.map((_, i) => Tally.voteFor(tally, i, blockId)).filter((v): v is Vote => v !== undefined);
   }
 
   /**
@@ -270,7 +295,8 @@ export class VoteKeeper {
     if (isNilBlockId(blockId) || !this.hasQuorum(round, VoteType.PRECOMMIT, blockId)) return null;
     const tally = this.#rounds.get(round)!.precommits;
     const absent = (): CommitSig => ({ blockIdFlag: BlockIdFlag.ABSENT, validatorAddress: new Uint8Array(0), timestamp: 0n, signature: new Uint8Array(0) });
-    const signatures = tally.votes.map((v): CommitSig => {
+    const signatures = tally.votes.map((first, i): CommitSig => {
+      const v = Tally.voteFor(tally, i, blockId) ?? first;
       if (v === undefined) return absent();
       if (isNilBlockId(v.blockId)) return { blockIdFlag: BlockIdFlag.NIL, validatorAddress: v.validatorAddress, timestamp: v.timestamp, signature: v.signature };
       if (!equalBlockId(v.blockId, blockId)) return absent();

@@ -38,6 +38,10 @@ export class Node {
   static async start(opts: NodeOptions): Promise<Node> {
     const paths = homePaths(opts.home);
     const config = await loadConfig(opts.home);
+    if (!config.consensus.create_empty_blocks) {
+      // Waiting for txs needs the mempool (issue 4); until then a node that never proposed would never commit.
+      throw new AppError('BAD_CONFIG', 'consensus.create_empty_blocks = false is not supported yet: set it to true in config.toml');
+    }
     const log = opts.logger ?? pino({ level: config.log.level, base: { node: config.moniker } }, pino.destination(2));
     const genesis = await loadGenesisFile(paths.genesisFile);
     const key = keyFileFromJSON(await readJSON(paths.privValidatorKeyFile), paths.privValidatorKeyFile);

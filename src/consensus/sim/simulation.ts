@@ -313,7 +313,7 @@ const EPOCH_NS = 1_767_225_600_000_000_000n; // 2026-01-01T00:00:00Z
 
 // ---------------------------------------------------------------------------------------------------------------
 
-class Simulation {
+export class Simulation {
   readonly o: Required<Omit<SimOptions, 'trace' | 'behaviours'>> & { behaviours: readonly Behaviour[] };
   readonly trace: ((line: string) => void) | null;
   readonly rng: Rng;
@@ -493,7 +493,7 @@ class Simulation {
       heightsDecided: heightsDecided === Infinity ? 0 : heightsDecided,
       safetyViolations: [...this.checker.violations],
       livenessFailure,
-      evidenceMissing: this.checker.violations.length > 0 ? [] : this.checker.evidenceMissing(),
+      evidenceMissing: this.checker.violations.length > 0 ? [] : this.checker.evidenceMissing(this.now, this.lastHealAt, this.o.drainMs),
       finalityMs,
       evidenceFound: this.checker.evidenceFound,
       doubleVotesDelivered: this.checker.doubleVotesDelivered,
@@ -559,7 +559,7 @@ class Simulation {
     const pending = node.pending;
     node.pending = [];
     for (const m of pending) {
-      if (m.height === height) this.feedMsg(node, m);
+      if (m.height === height) this.accept(node, m);
       else if (m.height === height + 1) node.pending.push(m);
     }
   }
@@ -788,20 +788,31 @@ class Simulation {
     }
     this.delivered++;
     this.record(rv, m);
-    if (m.kind !== KIND_PROPOSAL && node.honest && !this.nodes[m.author].honest) {
-      this.checker.onVoteAccepted(m.author, h, m.round, m.kind, m.block);
-    }
     if (h === node.height) {
-      this.feedMsg(node, m);
+      this.accept(node, m);
     } else if (h === node.height + 1) {
       node.pending.push(m);
     } else if (m.vote !== null) {
       // a vote for a past height: only the equivocation check of that height's keeper cares
       const keeper = node.keepers[h];
       if (keeper !== undefined) {
+        this.accepted(node, m);
         const r = keeper.addVote(m.vote);
         if (r.status === 'equivocation') this.onEvidence(node, r.evidence);
       }
+    }
+  }
+
+  /** A message of the node's current height, handed to its core. */
+  accept(node: SimNode, m: Msg): void {
+    this.accepted(node, m);
+    this.feedMsg(node, m);
+  }
+
+  /** Double-vote bookkeeping: an honest node's consensus takes a byzantine validator's vote. */
+  accepted(node: SimNode, m: Msg): void {
+    if (m.kind !== KIND_PROPOSAL && node.honest && !this.nodes[m.author].honest) {
+      this.checker.onVoteAccepted(m.author, m.height, m.round, m.kind, m.block, round3(this.now));
     }
   }
 
