@@ -356,8 +356,8 @@ t.test('config.toml validation', async (t) => {
   await t.rejects(writeConfig(home, defaultConfig('x')), { code: 'ALREADY_EXISTS' });
   await writeConfig(home, { ...defaultConfig('x'), mempool: { size: 5, max_txs_bytes: 1000 } }, { overwrite: true });
   t.same((await loadConfig(home)).mempool, { size: 5, max_txs_bytes: 1000 });
-  t.throws(() => validateConfig({ ...defaultConfig('x'), rpc: { laddr: 'nope' } }), { code: 'BAD_CONFIG' });
-  await t.rejects(writeConfig(home, { ...defaultConfig('x'), rpc: { laddr: 'nope' } }, { overwrite: true }), { code: 'BAD_CONFIG' });
+  t.throws(() => validateConfig({ ...defaultConfig('x'), rpc: { ...defaultConfig('x').rpc, laddr: 'nope' } }), { code: 'BAD_CONFIG' });
+  await t.rejects(writeConfig(home, { ...defaultConfig('x'), rpc: { ...defaultConfig('x').rpc, laddr: 'nope' } }, { overwrite: true }), { code: 'BAD_CONFIG' });
 });
 
 t.test('start refuses create_empty_blocks = false until the mempool exists, and leaves the home untouched', async (t) => {

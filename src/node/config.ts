@@ -50,6 +50,16 @@ export interface NodeConfig {
   rpc: {
     /** JSON-RPC listen address, tcp://HOST:PORT. */
     laddr: string;
+    /** Enables the methods that change the node (dial_peers, unsafe_flush_mempool). */
+    unsafe: boolean;
+    /** Most simultaneous HTTP and WebSocket connections. */
+    max_open_connections: number;
+    /** Most WebSocket clients with subscriptions. */
+    max_subscription_clients: number;
+    /** Most subscriptions per WebSocket client. */
+    max_subscriptions_per_client: number;
+    /** How long broadcast_tx_commit waits for the tx to be committed, ms. */
+    timeout_broadcast_tx_commit_ms: number;
   };
   p2p: {
     /** libp2p listen multiaddr, e.g. /ip4/127.0.0.1/tcp/26656. */
@@ -80,7 +90,14 @@ export const DEFAULT_P2P_PORT = 26656;
 export function defaultConfig(moniker: string): NodeConfig {
   return {
     moniker,
-    rpc: { laddr: `tcp://127.0.0.1:${DEFAULT_RPC_PORT}` },
+    rpc: {
+      laddr: `tcp://127.0.0.1:${DEFAULT_RPC_PORT}`,
+      unsafe: false,
+      max_open_connections: 900,
+      max_subscription_clients: 100,
+      max_subscriptions_per_client: 5,
+      timeout_broadcast_tx_commit_ms: 10_000,
+    },
     p2p: { laddr: `/ip4/127.0.0.1/tcp/${DEFAULT_P2P_PORT}`, persistent_peers: [], seeds: [], max_connections: 40 },
     consensus: { create_empty_blocks: true },
     mempool: { size: 10_000, max_txs_bytes: 67_108_864 },
@@ -189,6 +206,11 @@ const SECTIONS: { [S in Section]: { doc: string; fields: Record<keyof NodeConfig
         doc: 'Listen address, tcp://HOST:PORT. Keep it on loopback unless the RPC is meant to be public.',
         check: (v: string) => (parseTcpAddress(v) ? null : 'must be tcp://HOST:PORT, for example "tcp://127.0.0.1:26657"'),
       },
+      unsafe: { kind: 'boolean', doc: 'Enable the methods that change the node (dial_peers, unsafe_flush_mempool). Keep false on a public RPC.' },
+      max_open_connections: { kind: 'integer', doc: 'Most simultaneous HTTP and WebSocket connections.', min: 1, max: 100_000 },
+      max_subscription_clients: { kind: 'integer', doc: 'Most WebSocket clients holding subscriptions.', min: 0, max: 100_000 },
+      max_subscriptions_per_client: { kind: 'integer', doc: 'Most subscriptions per WebSocket client.', min: 1, max: 10_000 },
+      timeout_broadcast_tx_commit_ms: { kind: 'integer', doc: 'How long broadcast_tx_commit waits for the tx to be committed, in ms.', min: 1, max: 600_000 },
     },
   },
   p2p: {
