@@ -27,6 +27,9 @@ export const ErrorCodes = {
   NOT_FOUND: 64,
   // 80-99: storage
   STORE_CORRUPT: 80,
+  // appended (issue 4), numbered in the range it belongs to
+  /** Funds and fees: the mempool is full and the tx's gas price does not beat the cheapest evictable pending tx. */
+  MEMPOOL_FULL: 45,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

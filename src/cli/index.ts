@@ -5,10 +5,12 @@ import { keysCommand } from './keys.ts';
 import { versionCommand } from './version.ts';
 import { startCommand } from './start.ts';
 import { simulateCommand } from './simulate.ts';
+import { txCommand } from './tx.ts';
+import { queryCommand } from './query.ts';
 
 export const SUMMARY = 'a Tendermint-style BFT chain node for autonomous AI agents';
 
-export const commands: Command[] = [initCommand, startCommand, keysCommand, versionCommand, simulateCommand];
+export const commands: Command[] = [initCommand, startCommand, keysCommand, versionCommand, simulateCommand, txCommand, queryCommand];
 
 export const processIo: Io = { stdout: process.stdout, stderr: process.stderr };
 

@@ -26,6 +26,11 @@ import { bftTime, nextBlockTime } from './evidence.ts';
 import type { ValidatorSet } from './validator-set.ts';
 
 /** Hash of a header: what a BlockID names and what validators vote for. */
+/** header.data_hash: the Merkle root of the txs' SHA-256 hashes, as CometBFT (so its tx proofs carry over). */
+export function dataHashOf(txs: readonly Uint8Array[]): Uint8Array {
+  return merkleRoot(txs.map((tx) => sha256(tx)));
+}
+
 export function headerHash(header: Header): Uint8Array {
   return sha256(HeaderCodec.encode(header));
 }
@@ -80,7 +85,7 @@ export function makeBlock(ctx: BlockContext, proposer: Uint8Array, txs: Uint8Arr
     time: expectedTime(ctx),
     lastBlockId: ctx.lastBlockId,
     lastCommitHash: commitHash(ctx.lastCommit),
-    dataHash: merkleRoot(txs),
+    dataHash: dataHashOf(txs),
     validatorsHash: ctx.validators.hash(),
     nextValidatorsHash: ctx.nextValidators.hash(),
     consensusHash: ctx.consensusHash,
@@ -118,7 +123,7 @@ export function checkBlock(ctx: BlockContext, block: Block, expectedProposer: Ui
   if (h.time !== time) return `time is ${h.time}, expected ${time} (${ctx.isFirst ? 'the genesis time' : 'BFT time of the last commit'})`;
   return (
     want('last_commit_hash', h.lastCommitHash, commitHash(block.lastCommit)) ??
-    want('data_hash', h.dataHash, merkleRoot(block.data.txs)) ??
+    want('data_hash', h.dataHash, dataHashOf(block.data.txs)) ??
     want('validators_hash', h.validatorsHash, ctx.validators.hash()) ??
     want('next_validators_hash', h.nextValidatorsHash, ctx.nextValidators.hash()) ??
     want('consensus_hash', h.consensusHash, ctx.consensusHash) ??

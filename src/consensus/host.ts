@@ -160,6 +160,8 @@ export class ConsensusHost {
   private running = false;
   private draining: Promise<void> | null = null;
   private failure: Error | null = null;
+  /** Clock time at which the current height started (consensus_state's start_time). */
+  private heightStartedAt = 0n;
 
   constructor(opts: HostOptions) {
     this.app = opts.app;
@@ -190,6 +192,14 @@ export class ConsensusHost {
   /** The height being decided and the core's round and step, for status and metrics. */
   status(): { height: bigint; round: number; step: string } {
     return { height: this.core.height, round: this.core.round, step: this.core.step };
+  }
+
+  /**
+   * The core's round state, read-only (the pure core never changes a state once returned), and when the current
+   * height started: what the RPC's consensus_state shows.
+   */
+  roundState(): { state: RoundState; startTime: bigint } {
+    return { state: this.core, startTime: this.heightStartedAt };
   }
 
   /**
@@ -576,6 +586,7 @@ export class ConsensusHost {
       lastResultsHash: lastResults,
     };
     this.blocks = new Map();
+    this.heightStartedAt = this.clock.now();
     await this.step({ tag: 'start_height', height, validatorSet: validators }, null); // derived from the store: not logged
   }
 

@@ -11,7 +11,8 @@ import { bankModule } from './accounts.ts';
 import { genesisHash, type Genesis } from './genesis.ts';
 import type { Module } from './module.ts';
 import type { AppParams } from './params.ts';
-import type { StoreHead } from '../codec/types.ts';
+import type { Event, StoreHead } from '../codec/types.ts';
+import type { IndexAttribute } from './store.ts';
 
 /** Every module, in the order their genesis, begin-block and end-block hooks run. */
 export function defaultModules(): Module[] {
@@ -90,6 +91,10 @@ export class App {
       if (out.txResults[index].code !== 0 && (await this.store.getTxLocation(hash)) !== undefined) continue;
       txs.push({ hash, location: { height: block.height, index } });
     }
+    // The search index: every tx of the block by position (a re-included copy too: it has its own result), with
+    // the attributes its events mark as indexed; and the block's own begin/end-block events.
+    const txIndex = (extras.txHashes ?? []).map((hash, index) => ({ index, hash, attributes: indexedAttributes(out.txResults[index].events) }));
+    const blockIndex = extras.block === undefined ? undefined : indexedAttributes([...out.beginBlockEvents, ...out.endBlockEvents]);
     await this.store.commitHeight({
       head: { height: block.height, appHash: out.appHash, blockHash: extras.block?.hash ?? new Uint8Array(0), time: block.time, genesisHash: this.head().genesisHash },
       state: out.state,
@@ -107,6 +112,8 @@ export class App {
       txs,
       validatorSets: extras.validatorSets,
       evidence: extras.evidenceHashes,
+      txIndex,
+      blockIndex,
     });
   }
 
@@ -119,4 +126,11 @@ export class App {
   close(): Promise<void> {
     return this.store.close();
   }
+}
+
+/** The attributes tx_search and block_search can match: "type.key" -> value, for attributes marked index (CometBFT's rule). */
+export function indexedAttributes(events: readonly Event[]): IndexAttribute[] {
+  const out: IndexAttribute[] = [];
+  for (const e of events) for (const a of e.attributes) if (a.index) out.push({ key: `${e.type}.${a.key}`, value: a.value });
+  return out;
 }

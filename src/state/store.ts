@@ -1,10 +1,10 @@
 // The node's LevelDB. Keys are one prefix byte + a sortable suffix (heights as 8-byte big-endian), behind typed
 // accessors; nothing else in the node knows the key layout. Every height lands in ONE atomic batch: block, commit,
-// results, tx index, the state writes, the new commitment nodes and, last, the head pointer. A crash therefore leaves
+// results, tx index, search index, the state writes, the new commitment nodes and, last, the head pointer. A crash therefore leaves
 // either the whole height or none of it.
 import { Level } from 'level';
 import { AppError } from '../errors.ts';
-import { concat, u64be } from '../crypto/bytes.ts';
+import { concat, readU64be, u64be, utf8 } from '../crypto/bytes.ts';
 import {
   BlockResultsCodec,
   StoreHeadCodec,
@@ -26,11 +26,74 @@ const P = {
   VALSET: 0x76, // 'v' + height -> the validator set of that height (consensus's encoding, priorities included)
   EVIDENCE: 0x65, // 'e' + evidence hash -> height of the block that carried it (evidence counts once)
   META: 0x6d, // 'm' + name -> metadata
+  // Search indexes (tx_search, block_search). Strings are length-prefixed (u32 BE) so that no key or value can run
+  // into the next field, and every entry of one composite key (or one key and value) is a contiguous key range.
+  TX_EVENT: 0x78, // 'x' + len + "type.attr" + len + value + height(8) + index(4) -> (empty)
+  TX_HEIGHT: 0x79, // 'y' + height(8) + index(4) -> tx hash: every committed tx in chain order (tx.height)
+  BLOCK_EVENT: 0x6b, // 'k' + len + "type.attr" + len + value + height(8) -> (empty): begin/end-block events
 } as const;
 
 const HEAD_KEY = concat(new Uint8Array([P.META]), new TextEncoder().encode('head'));
 
 const key = (prefix: number, ...parts: Uint8Array[]): Uint8Array => concat(new Uint8Array([prefix]), ...parts);
+
+const u32be = (n: number): Uint8Array => {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, n);
+  return out;
+};
+
+/** A length-prefixed UTF-8 string: the building block of the search index keys. */
+const lp = (s: string): Uint8Array => {
+  const b = utf8(s);
+  return concat(u32be(b.length), b);
+};
+
+/**
+ * prefix + lp(key) + lp(value) + height (+ index), written into one buffer: a block of thousands of txs writes
+ * several index keys per tx on the commit path, and building them from small arrays costs several times more.
+ */
+function attributeKey(prefix: number, a: IndexAttribute, height: bigint, index?: number): Uint8Array {
+  const kl = Buffer.byteLength(a.key);
+  const vl = Buffer.byteLength(a.value);
+  const buf = Buffer.allocUnsafe(1 + 4 + kl + 4 + vl + 8 + (index === undefined ? 0 : 4));
+  buf[0] = prefix;
+  buf.writeUInt32BE(kl, 1);
+  let o = 5 + buf.write(a.key, 5, 'utf8');
+  buf.writeUInt32BE(vl, o);
+  o += 4;
+  o += buf.write(a.value, o, 'utf8');
+  buf.writeBigUInt64BE(height, o);
+  if (index !== undefined) buf.writeUInt32BE(index, o + 8);
+  return buf;
+}
+
+/** An indexed event attribute: composite key "type.attr" and its value (what tx_search and block_search match). */
+export interface IndexAttribute {
+  key: string;
+  value: string;
+}
+
+/** One committed tx as the search index knows it. */
+export interface TxIndexEntry {
+  /** Position in its block. */
+  index: number;
+  hash: Uint8Array;
+  /** Indexed attributes of its events (duplicates are harmless: they write the same key). */
+  attributes: readonly IndexAttribute[];
+}
+
+/** A tx position found by the index; `value` is the attribute value when scanning a whole composite key. */
+export interface TxIndexHit {
+  height: bigint;
+  index: number;
+  value?: string;
+}
+
+export interface BlockIndexHit {
+  height: bigint;
+  value?: string;
+}
 
 export interface StateWrite {
   key: Uint8Array;
@@ -52,6 +115,10 @@ export interface HeightWrites {
   evidence?: readonly Uint8Array[];
   /** Validator sets that become known with this height (consensus keeps the sets of H+1 and H+2). */
   validatorSets?: ReadonlyArray<{ height: bigint; bytes: Uint8Array }>;
+  /** The block's txs for the search index (tx.height and their indexed event attributes). */
+  txIndex?: readonly TxIndexEntry[];
+  /** Indexed attributes of the block's begin/end-block events (block_search). */
+  blockIndex?: readonly IndexAttribute[];
 }
 
 /** Read access to the latest committed state, by state key. */
@@ -159,10 +226,54 @@ export class Store implements StateReader, NodeReader {
     for (const tx of w.txs ?? []) batch.put(key(P.TX, tx.hash), TxLocationCodec.encode(tx.location));
     for (const vs of w.validatorSets ?? []) batch.put(key(P.VALSET, u64be(vs.height)), vs.bytes);
     for (const ev of w.evidence ?? []) batch.put(key(P.EVIDENCE, ev), h);
+    const empty = new Uint8Array(0);
+    for (const tx of w.txIndex ?? []) {
+      batch.put(key(P.TX_HEIGHT, h, u32be(tx.index)), tx.hash);
+      for (const a of tx.attributes) batch.put(attributeKey(P.TX_EVENT, a, w.head.height, tx.index), empty);
+    }
+    for (const a of w.blockIndex ?? []) batch.put(attributeKey(P.BLOCK_EVENT, a, w.head.height), empty);
     batch.put(HEAD_KEY, StoreHeadCodec.encode(w.head));
     // Synced: the WAL and the signer state are fsynced, and the state must never fall behind them on power loss.
     await batch.write({ sync: true });
     this.headCache = w.head;
+  }
+
+  /** The hash of the committed tx at (height, index), from the search index. */
+  getTxHashAt(height: bigint, index: number): Promise<Uint8Array | undefined> {
+    return this.db.get(key(P.TX_HEIGHT, u64be(height), u32be(index)));
+  }
+
+  /** Committed txs with lo <= height <= hi, in (height, index) order (reverse: descending). */
+  async *txsByHeight(lo: bigint, hi: bigint, opts: { reverse?: boolean } = {}): AsyncGenerator<TxIndexHit & { hash: Uint8Array }> {
+    if (lo > hi) return;
+    const range = { gte: key(P.TX_HEIGHT, u64be(lo)), lt: key(P.TX_HEIGHT, u64be(hi + 1n)), reverse: opts.reverse ?? false };
+    for await (const [k, v] of this.db.iterator(range)) {
+      yield { height: readU64be(k, 1), index: new DataView(k.buffer, k.byteOffset, k.byteLength).getUint32(9), hash: v };
+    }
+  }
+
+  /**
+   * Tx positions whose events carry the attribute `compositeKey` ("type.attr"): with `value`, exactly that value (in
+   * (height, index) order); without, every value (ordered by value, then position), each hit naming its value.
+   */
+  async *txsByAttribute(compositeKey: string, value?: string): AsyncGenerator<TxIndexHit> {
+    const prefix = value === undefined ? key(P.TX_EVENT, lp(compositeKey)) : key(P.TX_EVENT, lp(compositeKey), lp(value));
+    const at = valueAt(compositeKey);
+    for await (const k of this.db.keys(prefixRange(prefix))) {
+      const { value: v, rest } = splitAttributeKey(k, at);
+      const view = new DataView(rest.buffer, rest.byteOffset, rest.byteLength);
+      yield { height: view.getBigUint64(0), index: view.getUint32(8), value: v };
+    }
+  }
+
+  /** Block heights whose begin/end-block events carry the attribute (same rules as txsByAttribute). */
+  async *blocksByAttribute(compositeKey: string, value?: string): AsyncGenerator<BlockIndexHit> {
+    const prefix = value === undefined ? key(P.BLOCK_EVENT, lp(compositeKey)) : key(P.BLOCK_EVENT, lp(compositeKey), lp(value));
+    const at = valueAt(compositeKey);
+    for await (const k of this.db.keys(prefixRange(prefix))) {
+      const { value: v, rest } = splitAttributeKey(k, at);
+      yield { height: readU64be(rest), value: v };
+    }
   }
 
   async hasEvidence(hash: Uint8Array): Promise<boolean> {
@@ -195,6 +306,21 @@ export class Store implements StateReader, NodeReader {
       { sync: true },
     );
   }
+}
+
+function prefixRange(prefix: Uint8Array): { gte: Uint8Array; lt?: Uint8Array } {
+  const end = prefixEnd(prefix);
+  return end === null ? { gte: prefix } : { gte: prefix, lt: end };
+}
+
+/** Offset of the value's length prefix in an attribute index key: after the prefix byte and the composite key. */
+const valueAt = (compositeKey: string): number => 1 + 4 + utf8(compositeKey).length;
+
+/** Reads the length-prefixed value that starts at `at` in an attribute index key; `rest` is the position after it. */
+function splitAttributeKey(k: Uint8Array, at: number): { value: string; rest: Uint8Array } {
+  const len = new DataView(k.buffer, k.byteOffset, k.byteLength).getUint32(at);
+  const start = at + 4;
+  return { value: new TextDecoder().decode(k.subarray(start, start + len)), rest: k.subarray(start + len) };
 }
 
 /** The smallest key greater than every key starting with prefix, or null if there is none (all 0xff). */

@@ -1,0 +1,450 @@
+// Domain methods: the chain's own queries, with bare snake_case names and CometBFT's encodings (int64 and uacc
+// amounts as decimal strings, addresses upper-case hex, times RFC 3339 with nanoseconds).
+//
+// The family is built from two kinds of entries, so that the modules of later issues only add a reader and an
+// encoder:
+//   defineRecordMethod  one record by key      `agent {address}`   -> the record's JSON, or -32603 "agent X not found"
+//   defineListMethod    a page of records      `agents {page, per_page, ...filters}` -> {agents: [...], count, total, height}
+// An entry whose module does not exist yet has `read: pending('...')`: its parameters are still validated (a bad
+// address is -32602 today), then it answers -32601 "Method not found" with data saying which issue brings it, the
+// JSON-RPC 2.0 code for a method that "is not available"; nothing is faked.
+//
+// Not found: -32603 with data "<noun> <key> not found", CometBFT's convention for `tx` and `block` (its handlers'
+// errors are internal errors), so a client handles both the same way. Accounts are never "not found": an address that
+// never received funds has balance 0 and nonce 0, which is what a client needs to sign its first tx.
+//
+// Paging as CometBFT's `validators`: page from 1 (default 1), per_page 1-100 (default 30), count and total as
+// strings; a page past the last is -32602 (page 1 of an empty list is valid).
+import type { App } from '../state/app.ts';
+import type { StateReader } from '../state/store.ts';
+import type { StoreHead, Vesting } from '../codec/types.ts';
+import { getAccount, moduleAddress, ModuleAccount } from '../state/accounts.ts';
+import { supplyBreakdown, vesting as vestingRepo, type SupplyBreakdown } from '../state/economics.ts';
+import { CATEGORIES, type Category } from '../state/params.ts';
+import { appParamsToJSON } from '../state/genesis.ts';
+import { fromHex, toHex } from '../crypto/bytes.ts';
+import { formatTime } from '../codec/time.ts';
+import { RpcCode, RpcError, type Args, type Method, type MethodTable, type ParamSpec } from './types.ts';
+import type { RpcContext } from './context.ts';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading a consistent state
+// ---------------------------------------------------------------------------------------------------------------
+
+/** What a reader sees: the committed head the read started from, and the latest committed state. */
+export interface StateView {
+  app: App;
+  head: StoreHead;
+  state: StateReader;
+}
+
+const READ_ATTEMPTS = 3;
+
+/**
+ * Runs a multi-key read against the latest state and retries it if a block committed meanwhile (the store's reads
+ * are not one snapshot, and a record read before a commit and another after it could disagree). `accept` may reject
+ * a result that cannot belong to one committed state (the supply must add up).
+ */
+export async function stableRead<T>(app: App, read: (view: StateView) => Promise<T>, accept: (value: T) => boolean = () => true): Promise<T> {
+  for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+    const head = app.head();
+    const value = await read({ app, head, state: app.store });
+    if (app.head().height === head.height && accept(value)) return value;
+  }
+  throw RpcError.internal(`the state changed during the read ${READ_ATTEMPTS} times in a row (blocks are committing fast); retry the request`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parameters
+// ---------------------------------------------------------------------------------------------------------------
+
+type ArgValue = Args[string];
+
+/** The key parameter of a record method: how it travels, and how its value is checked (with a sentence) and shown. */
+export interface KeyParam<K> {
+  spec: ParamSpec;
+  parse(value: ArgValue): K;
+  show(key: K): string;
+}
+
+/** A received value for an error sentence: strings quoted (and cut), bytes by length. */
+function shown(v: ArgValue): string {
+  if (v === undefined) return 'nothing';
+  if (v instanceof Uint8Array) return `${v.length} bytes`;
+  if (typeof v === 'string') return JSON.stringify(v.length > 50 ? `${v.slice(0, 50)}...` : v);
+  return String(v);
+}
+
+const ADDRESS_TEXT = /^(?:0x)?([0-9A-Fa-f]{40})$/;
+
+/**
+ * An address parameter: 40 hex characters (either case, optional 0x), the CometBFT text form. Declared as a string
+ * (not `hex`) so that the check and its sentence are the same over POST and GET, and base64 is never guessed.
+ */
+export function parseAddressArg(name: string, v: ArgValue): Uint8Array {
+  const m = typeof v === 'string' ? ADDRESS_TEXT.exec(v) : null;
+  if (m === null) {
+    throw RpcError.invalidParams(`${name} must be 40 hex characters (a 20-byte address such as ${'0A'.repeat(20)}), got ${shown(v)}`);
+  }
+  return fromHex(m[1]);
+}
+
+export function addressParam(name = 'address'): KeyParam<Uint8Array> {
+  return { spec: { name, type: 'string' }, parse: (v) => parseAddressArg(name, v), show: toHex };
+}
+
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
+
+/** A numeric id (tasks, proposals): a non-negative integer, as a JSON number or decimal string. */
+export function idParam(name = 'id'): KeyParam<bigint> {
+  return {
+    spec: { name, type: 'int64' },
+    parse(v) {
+      if (typeof v !== 'bigint' || v < 0n || v > U64_MAX) throw RpcError.invalidParams(`${name} must be a non-negative integer, got ${shown(v)}`);
+      return v;
+    },
+    show: (id) => id.toString(),
+  };
+}
+
+/** An optional filter of a list method. `parse` only sees present values. */
+export interface FilterParam {
+  spec: ParamSpec;
+  parse(value: ArgValue): unknown;
+}
+
+export function addressFilter(name: string): FilterParam {
+  return { spec: { name, type: 'string', optional: true }, parse: (v) => parseAddressArg(name, v) };
+}
+
+const WORD = /^[a-z][a-z0-9_]{0,31}$/;
+
+/** A lower-case word (a status, a capability tag); `allowed` narrows it to an enumeration once the module defines one. */
+export function wordFilter(name: string, example: string, allowed?: readonly string[]): FilterParam {
+  return {
+    spec: { name, type: 'string', optional: true },
+    parse(v) {
+      if (typeof v !== 'string' || !WORD.test(v)) {
+        throw RpcError.invalidParams(`${name} must be a lower-case word of at most 32 characters such as "${example}", got ${shown(v)}`);
+      }
+      if (allowed !== undefined && !allowed.includes(v)) throw RpcError.invalidParams(`${name} must be one of ${allowed.join(', ')}, got "${v}"`);
+      return v;
+    },
+  };
+}
+
+export const DEFAULT_PER_PAGE = 30;
+export const MAX_PER_PAGE = 100;
+
+export interface PageRequest {
+  /** 1-based. */
+  page: number;
+  perPage: number;
+  /** (page - 1) x perPage: the first item of the page. */
+  offset: number;
+}
+
+function parsePage(args: Args): PageRequest {
+  const page = args.page ?? 1;
+  const perPage = args.per_page ?? DEFAULT_PER_PAGE;
+  if (typeof page !== 'number' || !Number.isSafeInteger(page) || page < 1) throw RpcError.invalidParams(`page must be an integer of 1 or more, got ${shown(page)}`);
+  if (typeof perPage !== 'number' || !Number.isSafeInteger(perPage) || perPage < 1 || perPage > MAX_PER_PAGE) {
+    throw RpcError.invalidParams(`per_page must be an integer from 1 to ${MAX_PER_PAGE}, got ${shown(perPage)}`);
+  }
+  return { page, perPage, offset: (page - 1) * perPage };
+}
+
+const PAGE_PARAMS: readonly ParamSpec[] = [
+  { name: 'page', type: 'int', optional: true },
+  { name: 'per_page', type: 'int', optional: true },
+];
+
+// ---------------------------------------------------------------------------------------------------------------
+// The registry
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Marks an entry whose module does not exist yet. */
+export interface Pending {
+  pending: string;
+}
+
+export function pending(reason: string): Pending {
+  return { pending: reason };
+}
+
+function isPending(x: unknown): x is Pending {
+  return typeof x === 'object' && x !== null && 'pending' in x;
+}
+
+function unavailable(method: string, p: Pending): RpcError {
+  return new RpcError(RpcCode.METHOD_NOT_FOUND, `${method} is not available on this node yet: ${p.pending}`);
+}
+
+export interface RecordMethodDef<K, R> {
+  /** Method name, also used in messages. */
+  name: string;
+  /** What a record is called: "agent" -> "agent 0A0B... not found". */
+  noun: string;
+  key: KeyParam<K>;
+  /** The record, or undefined if there is none. Reads through view.state (the latest state). */
+  read: ((view: StateView, key: K) => Promise<R | undefined>) | Pending;
+  /** The wire JSON of a record. */
+  encode(record: R, key: K, view: StateView): unknown;
+}
+
+export function defineRecordMethod<K, R>(app: App, def: RecordMethodDef<K, R>): Method {
+  return {
+    params: [def.key.spec],
+    async handler(args) {
+      const key = def.key.parse(args[def.key.spec.name]);
+      const read = def.read;
+      if (isPending(read)) throw unavailable(def.name, read);
+      return stableRead(app, async (view) => {
+        const record = await read(view, key);
+        if (record === undefined) throw RpcError.internal(`${def.noun} ${def.key.show(key)} not found`);
+        return def.encode(record, key, view);
+      });
+    },
+  };
+}
+
+export interface ListMethodDef<R> {
+  name: string;
+  /** Field of the response holding the page, e.g. "agents". */
+  items: string;
+  filters: readonly FilterParam[];
+  /**
+   * One page of the records matching the filters, in a stable order, and how many match in all. `pageOf` turns a
+   * full sorted list into that; a module with an index can read only the page.
+   */
+  list: ((view: StateView, filters: Record<string, unknown>, page: PageRequest) => Promise<{ items: R[]; total: number }>) | Pending;
+  encode(record: R, view: StateView): unknown;
+}
+
+/** The page of a full, sorted list. */
+export function pageOf<R>(all: readonly R[], page: PageRequest): { items: R[]; total: number } {
+  return { items: all.slice(page.offset, page.offset + page.perPage), total: all.length };
+}
+
+export function defineListMethod<R>(app: App, def: ListMethodDef<R>): Method {
+  return {
+    params: [...PAGE_PARAMS, ...def.filters.map((f) => f.spec)],
+    async handler(args) {
+      const page = parsePage(args);
+      const filters: Record<string, unknown> = {};
+      for (const f of def.filters) {
+        const v = args[f.spec.name];
+        if (v !== undefined) filters[f.spec.name] = f.parse(v);
+      }
+      const list = def.list;
+      if (isPending(list)) throw unavailable(def.name, list);
+      return stableRead(app, async (view) => {
+        const { items, total } = await list(view, filters, page);
+        const pages = Math.max(1, Math.ceil(total / page.perPage));
+        if (page.page > pages) {
+          throw RpcError.invalidParams(`page ${page.page} is past the last page ${pages} (${total} in all, per_page ${page.perPage})`);
+        }
+        return {
+          [def.items]: items.map((r) => def.encode(r, view)),
+          count: String(items.length),
+          total: String(total),
+          height: view.head.height.toString(),
+        };
+      });
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// account, supply, params
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface AccountRecord {
+  balance: bigint;
+  nonce: bigint;
+  vesting: Vesting | undefined;
+}
+
+export function vestingJSON(v: Vesting): Record<string, string> {
+  return {
+    total: v.total.toString(),
+    released: v.released.toString(),
+    // Counted as `unvested` by the supply invariant until released into the balance (at the start of a block).
+    unvested: (v.total - v.released).toString(),
+    start_time: formatTime(v.startNs),
+    cliff_time: formatTime(v.cliffNs),
+    end_time: formatTime(v.endNs),
+  };
+}
+
+export const accountMethod: RecordMethodDef<Uint8Array, AccountRecord> = {
+  name: 'account',
+  noun: 'account',
+  key: addressParam('address'),
+  async read(view, address) {
+    const [acc, vest] = await Promise.all([getAccount(view.state, address), vestingRepo.get(view.state, address)]);
+    return { balance: acc.balance, nonce: acc.nonce, vesting: vest };
+  },
+  encode: (r, address) => ({
+    address: toHex(address),
+    balance: r.balance.toString(),
+    nonce: r.nonce.toString(),
+    vesting: r.vesting === undefined ? null : vestingJSON(r.vesting),
+  }),
+};
+
+/** Module accounts shown by `supply`, by the name the response uses. */
+const POOL_ACCOUNTS: ReadonlyArray<[string, Uint8Array]> = [
+  ...CATEGORIES.filter((c): c is Exclude<Category, 'team'> => c !== 'team').map((c): [string, Uint8Array] => [c, moduleAddress(ModuleAccount.pool(c))]),
+  ['fee_collector', moduleAddress(ModuleAccount.FEE_COLLECTOR)],
+];
+
+interface SupplyRead {
+  height: bigint;
+  breakdown: SupplyBreakdown;
+  pools: Array<[string, bigint]>;
+}
+
+/**
+ * The supply breakdown of economics.ts. Invariant: balances + staked + unvested + burned = total. `balances` counts
+ * every account, the module accounts in `pools` included (pools_total of it). Issues 6 and 8 add bonds, escrows and
+ * `circulating` (defined there, in economics.ts).
+ */
+async function readSupply(app: App): Promise<SupplyRead> {
+  return stableRead(
+    app,
+    async (view) => {
+      const breakdown = await supplyBreakdown(view.state);
+      const pools: Array<[string, bigint]> = [];
+      for (const [name, address] of POOL_ACCOUNTS) pools.push([name, (await getAccount(view.state, address)).balance]);
+      return { height: view.head.height, breakdown, pools };
+    },
+    // A read that straddled a commit may not add up; one committed state always does.
+    ({ breakdown: b, pools }) =>
+      b.balances + b.stakes + b.unvested + b.burned === b.total && pools.reduce((s, [, v]) => s + v, 0n) === b.pools,
+  );
+}
+
+function supplyMethod(app: App): Method {
+  return {
+    params: [],
+    async handler() {
+      const { height, breakdown: b, pools } = await readSupply(app);
+      return {
+        height: height.toString(),
+        total: b.total.toString(),
+        balances: b.balances.toString(),
+        staked: b.stakes.toString(),
+        unvested: b.unvested.toString(),
+        burned: b.burned.toString(),
+        pools_total: b.pools.toString(),
+        pools: Object.fromEntries(pools.map(([name, v]) => [name, v.toString()])),
+      };
+    },
+  };
+}
+
+function paramsMethod(app: App): Method {
+  return {
+    params: [],
+    // One record: a single read is already consistent.
+    handler: async () => appParamsToJSON(await app.params()),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The family of later issues. Each replaces `read`/`list: pending(...)` with a reader and `encode` with its JSON.
+// ---------------------------------------------------------------------------------------------------------------
+
+const AGENTS_LATER = 'agents arrive with issue 6 (agent registration); this node keeps no agent state';
+const TASKS_LATER = 'tasks arrive with issue 7 (task lifecycle); this node keeps no task state';
+const COMMITTEES_LATER = 'review committees arrive with issue 7; this node keeps no committee state';
+const REPUTATION_LATER = 'reputation scores arrive with issue 7; this node keeps no reputation state';
+const PROPOSALS_LATER = 'governance proposals arrive with issue 8; this node keeps no proposal state';
+
+/** Placeholder encoder of a pending entry: never called (a pending entry answers before reading). */
+const noEncoder = (): never => {
+  throw RpcError.internal('this method has no encoder yet');
+};
+
+export const agentMethod: RecordMethodDef<Uint8Array, never> = {
+  name: 'agent',
+  noun: 'agent',
+  key: addressParam('address'),
+  read: pending(AGENTS_LATER),
+  encode: noEncoder,
+};
+
+export const agentsMethod: ListMethodDef<never> = {
+  name: 'agents',
+  items: 'agents',
+  filters: [wordFilter('status', 'active'), wordFilter('capability', 'gpu')],
+  list: pending(AGENTS_LATER),
+  encode: noEncoder,
+};
+
+export const taskMethod: RecordMethodDef<bigint, never> = {
+  name: 'task',
+  noun: 'task',
+  key: idParam('id'),
+  read: pending(TASKS_LATER),
+  encode: noEncoder,
+};
+
+export const tasksMethod: ListMethodDef<never> = {
+  name: 'tasks',
+  items: 'tasks',
+  filters: [wordFilter('status', 'open'), addressFilter('submitter'), addressFilter('assignee')],
+  list: pending(TASKS_LATER),
+  encode: noEncoder,
+};
+
+export const committeeMethod: RecordMethodDef<bigint, never> = {
+  name: 'committee',
+  noun: 'committee of task',
+  key: idParam('task_id'),
+  read: pending(COMMITTEES_LATER),
+  encode: noEncoder,
+};
+
+export const reputationMethod: RecordMethodDef<Uint8Array, never> = {
+  name: 'reputation',
+  noun: 'reputation of',
+  key: addressParam('address'),
+  read: pending(REPUTATION_LATER),
+  encode: noEncoder,
+};
+
+export const proposalMethod: RecordMethodDef<bigint, never> = {
+  name: 'proposal',
+  noun: 'proposal',
+  key: idParam('id'),
+  read: pending(PROPOSALS_LATER),
+  encode: noEncoder,
+};
+
+export const proposalsMethod: ListMethodDef<never> = {
+  name: 'proposals',
+  items: 'proposals',
+  filters: [wordFilter('status', 'voting')],
+  list: pending(PROPOSALS_LATER),
+  encode: noEncoder,
+};
+
+/** Every domain method. A later issue edits its entry above (or adds one here); the transport needs no change. */
+export function domainMethods(ctx: RpcContext): MethodTable {
+  const { app } = ctx;
+  return {
+    account: defineRecordMethod(app, accountMethod),
+    supply: supplyMethod(app),
+    params: paramsMethod(app),
+    agent: defineRecordMethod(app, agentMethod),
+    agents: defineListMethod(app, agentsMethod),
+    task: defineRecordMethod(app, taskMethod),
+    tasks: defineListMethod(app, tasksMethod),
+    committee: defineRecordMethod(app, committeeMethod),
+    reputation: defineRecordMethod(app, reputationMethod),
+    proposal: defineRecordMethod(app, proposalMethod),
+    proposals: defineListMethod(app, proposalsMethod),
+  };
+}
