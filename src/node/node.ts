@@ -54,7 +54,7 @@ export class Node {
     const paths = homePaths(opts.home);
     const config = await loadConfig(opts.home);
     if (!config.consensus.create_empty_blocks) {
-      // Waiting for txs needs the mempool (issue 4); until then a node that never proposed would never commit.
+      // The host does not yet hold a height open until the mempool has txs (CometBFT's wait in NewHeight), so refuse it.
       throw new AppError('BAD_CONFIG', 'consensus.create_empty_blocks = false is not supported yet: set it to true in config.toml');
     }
     const log = opts.logger ?? pino({ level: config.log.level, base: { node: config.moniker } }, pino.destination(2));
