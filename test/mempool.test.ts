@@ -413,6 +413,19 @@ t.test('concurrent checkTx: one nonce, one winner; arrival order decides', async
   t.same(await commitBlock(env, rest), rest.map(() => 0));
 });
 
+t.test('checks under way are capped: a flood of async broadcasts is refused at once, and the cap frees up', async (t) => {
+  const env = await setup(t, { pool: { maxChecking: 5 } });
+  const { pool, users } = env;
+  const [alice, bob] = users;
+  const txs = Array.from({ length: 8 }, (_, i) => send(alice, bob, 1n, BigInt(i)));
+  const rs = await Promise.all(txs.map((tx) => pool.checkTx(tx)));
+  t.same(rs.map((r) => r.code), [0, 0, 0, 0, 0, ErrorCodes.MEMPOOL_FULL, ErrorCodes.MEMPOOL_FULL, ErrorCodes.MEMPOOL_FULL], 'five checked, three refused');
+  t.match(rs[5].log, /5 txs are being checked already; retry shortly/);
+  const again = await Promise.all(txs.slice(5).map((tx) => pool.checkTx(tx)));
+  t.same(again.map((r) => r.code), [0, 0, 0], 'once the checks ended, the refused ones are admitted (not cached as bad)');
+  t.equal(pool.size, 8);
+});
+
 t.test('a sender whose queue vanishes between precheck and admission is read from the state', async (t) => {
   const env = await setup(t);
   const { app, pool, users } = env;

@@ -322,6 +322,11 @@ t.test('methods on a chain of 23 blocks with transfers', async (t) => {
     const cheapAttr = parseQuery(`tx.height >= 1 AND transfer.sender = '${addr(u0)}'`);
     t.equal((await searchTxs(c.app.store, cheapAttr, { maxScan: 5 })).total, 2, 'an = attribute lookup beats a broad height range');
     await rejects(t, searchBlocks(c.app.store, { first: 1n, last: 23n }, parseQuery('block.height > 0'), { maxScan: 10 }), RpcCode.INVALID_PARAMS, /more than 10 index entries/, 'blocks too');
+    // a caller that gave up (timeout, disconnect) stops the search
+    const gone = new AbortController();
+    gone.abort(new Error('caller went away'));
+    await t.rejects(searchTxs(c.app.store, q, { signal: gone.signal }), /caller went away/, 'tx search stops when aborted');
+    await t.rejects(searchBlocks(c.app.store, { first: 1n, last: 23n }, parseQuery('block.height > 0'), { signal: gone.signal }), /caller went away/, 'block search too');
   });
 
   t.test('dial_seeds and dial_peers are unsafe and refuse until p2p exists', async (t) => {

@@ -24,6 +24,8 @@ export interface MempoolOptions {
   maxTxsBytes: number;
   /** Recently seen tx hashes remembered (admitted or rejected), so a re-broadcast is refused cheaply. Default 10,000. */
   cacheSize?: number;
+  /** Most checkTx calls under way at once; more are refused with MEMPOOL_FULL. Default 2,000. */
+  maxChecking?: number;
   logger?: Logger;
 }
 
@@ -82,6 +84,8 @@ type Precheck =
   | { kind: 'ok'; entry: Omit<Entry, 'sender' | 'seq'>; signer: Uint8Array; account: Account | null };
 
 const DEFAULT_CACHE_SIZE = 10_000;
+/** About a tenth of a second of signature checks on two cores: the most a block's re-check can wait behind. */
+const DEFAULT_MAX_CHECKING = 2_000;
 
 export class Mempool implements TxSource {
   private readonly app: App;
@@ -100,6 +104,9 @@ export class Mempool implements TxSource {
   private tail: Promise<unknown> = Promise.resolve();
   private readonly listeners = new Set<(tx: Uint8Array, hash: Uint8Array) => void>();
   private readonly counters = { admitted: 0, rejected: 0, evicted: 0, dropped: 0 };
+  /** checkTx calls not answered yet; bounded so a flood cannot grow memory or hold up committed() behind it. */
+  private checking = 0;
+  private readonly maxChecking: number;
 
   constructor(opts: MempoolOptions) {
     if (!(opts.size > 0) || !(opts.maxTxsBytes > 0)) throw new AppError('BAD_CONFIG', 'mempool.size and mempool.max_txs_bytes must be positive');
@@ -107,6 +114,7 @@ export class Mempool implements TxSource {
     this.maxTxs = opts.size;
     this.maxTxsBytes = opts.maxTxsBytes;
     this.cache = new HashCache(opts.cacheSize ?? DEFAULT_CACHE_SIZE);
+    this.maxChecking = opts.maxChecking ?? DEFAULT_MAX_CHECKING;
     this.log = opts.logger?.child({ module: 'mempool' }) ?? null;
     this.handled = new Set(this.app.executor.modules.flatMap((m) => Object.keys(m.handlers ?? {})));
   }
@@ -119,9 +127,15 @@ export class Mempool implements TxSource {
     // A duplicate is refused before its signature is checked again.
     const dup = this.duplicate(key, hash);
     if (dup !== null) return Promise.resolve(this.reject(dup));
+    // broadcast_tx_async answers before the check ends, so the number of checks under way must be capped here: each
+    // holds its tx and a signature verification, and committed() queues behind them.
+    if (this.checking >= this.maxChecking) {
+      return Promise.resolve(this.reject(response(new AppError('MEMPOOL_FULL', `${this.checking} txs are being checked already; retry shortly`), hash, 0n)));
+    }
+    this.checking++;
     // The stateless checks start now and run concurrently; the stateful part waits its turn in call order.
     const pre = this.precheck(tx, hash, key, add);
-    return this.exclusive(async () => {
+    const done = this.exclusive(async () => {
       const p = await pre;
       if (p.kind === 'done') return this.reject(p.response);
       try {
@@ -131,6 +145,8 @@ export class Mempool implements TxSource {
         return this.reject(this.internal(err, hash, p.entry.gasLimit));
       }
     });
+    void done.finally(() => this.checking--).catch(noop);
+    return done;
   }
 
   /** Txs for the next block, in block order, within maxBytes (and maxTxs when given). */

@@ -550,12 +550,13 @@ export function cometbftMethods(ctx: RpcContext): MethodTable {
         { name: 'per_page', type: 'int', optional: opt },
         { name: 'order_by', type: 'string', optional: opt },
       ],
-      async handler(args) {
+      async handler(args, call) {
         const query = parseQuery(args.query as string);
         const found = await searchTxs(ctx.app.store, query, {
           page: args.page as number | undefined,
           perPage: args.per_page as number | undefined,
           orderBy: args.order_by as string | undefined,
+          signal: call.signal,
         });
         const txs: unknown[] = [];
         for (const p of found.items) txs.push(await resultTx(ctx, p.height, p.index, args.prove === true, recent));
@@ -570,13 +571,14 @@ export function cometbftMethods(ctx: RpcContext): MethodTable {
         { name: 'per_page', type: 'int', optional: opt },
         { name: 'order_by', type: 'string', optional: opt },
       ],
-      async handler(args) {
+      async handler(args, call) {
         const query = parseQuery(args.query as string);
         const { first, latest } = chainRange(ctx);
         const found = await searchBlocks(ctx.app.store, { first, last: latest }, query, {
           page: args.page as number | undefined,
           perPage: args.per_page as number | undefined,
           orderBy: args.order_by as string | undefined,
+          signal: call.signal,
         });
         const blocks: unknown[] = [];
         for (const h of found.items) {

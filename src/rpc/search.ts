@@ -48,6 +48,8 @@ export interface SearchOptions {
   orderBy?: string;
   /** Most index entries one search may read (default MAX_SEARCH_SCAN). */
   maxScan?: number;
+  /** Aborted when the caller gave up (timeout, disconnect): the search stops instead of reading on. */
+  signal?: AbortSignal;
 }
 
 export interface TxPosition {
@@ -107,8 +109,10 @@ interface Source<T> {
 
 class ScanLimit {
   readonly max: number;
-  constructor(max: number) {
+  readonly signal: AbortSignal | undefined;
+  constructor(max: number, signal?: AbortSignal) {
     this.max = max;
+    this.signal = signal;
   }
 
   error(what: string): RpcError {
@@ -130,6 +134,7 @@ async function cheapest<T>(sources: Source<T>[], limit: ScanLimit, what: string)
     const items: T[] = [];
     let over = false;
     for await (const item of source.read()) {
+      limit.signal?.throwIfAborted();
       if (items.length >= cap) {
         over = true;
         break;
@@ -183,7 +188,7 @@ const comparePositions = (a: TxPosition, b: TxPosition): number => (a.height < b
 export async function searchTxs(store: Store, query: Query, opts: SearchOptions = {}): Promise<SearchPage<TxPosition>> {
   const order = orderOf(opts.orderBy, 'asc');
   const perPage = perPageOf(opts.perPage);
-  const limit = new ScanLimit(opts.maxScan ?? MAX_SEARCH_SCAN);
+  const limit = new ScanLimit(opts.maxScan ?? MAX_SEARCH_SCAN, opts.signal);
   const head = store.head()?.height ?? 0n;
   const conds = query.conditions;
 
@@ -245,6 +250,7 @@ export async function searchTxs(store: Store, query: Query, opts: SearchOptions 
   const results = new ResultsCache(store);
   const hits: TxPosition[] = [];
   for (const p of candidates) {
+    opts.signal?.throwIfAborted();
     if (remaining.length > 0) {
       const events: Record<string, string[]> = { 'tm.event': ['Tx'], 'tx.height': [p.height.toString()] };
       if (needsHash) {
@@ -270,7 +276,7 @@ export async function searchBlocks(
 ): Promise<SearchPage<bigint>> {
   const order = orderOf(opts.orderBy, 'desc');
   const perPage = perPageOf(opts.perPage);
-  const limit = new ScanLimit(opts.maxScan ?? MAX_SEARCH_SCAN);
+  const limit = new ScanLimit(opts.maxScan ?? MAX_SEARCH_SCAN, opts.signal);
   const conds = query.conditions;
   const heights = (lo: bigint, hi: bigint): Source<bigint> => ({
     satisfies: null,
@@ -311,6 +317,7 @@ export async function searchBlocks(
   const results = new ResultsCache(store);
   const hits: bigint[] = [];
   for (const h of candidates) {
+    opts.signal?.throwIfAborted();
     if (remaining.length > 0) {
       const events: Record<string, string[]> = { 'tm.event': ['NewBlock'], 'block.height': [h.toString()] };
       if (needsAttributes) {
