@@ -203,6 +203,34 @@ export class ConsensusHost {
   }
 
   /**
+   * What this node holds of the height being decided, for re-gossip to peers that missed it: every proposal the core
+   * kept (with its block) and every counted vote of every round. Bounded by the validator set (a vote per validator,
+   * round and type; MAX_PROPOSALS_PER_ROUND proposals per round, rounds at most DEFAULT_MAX_FUTURE_ROUNDS ahead).
+   */
+  gossipMessages(): ConsensusMessage[] {
+    const out: ConsensusMessage[] = [];
+    for (const records of this.core.proposals.values()) {
+      for (const r of records) {
+        const block = this.blocks.get(blockIdKey(r.proposal.blockId));
+        if (block !== undefined) out.push({ type: 'proposal', value: { proposal: r.proposal, block: block.bytes } });
+      }
+    }
+    const votes = this.core.votes;
+    const set = this.core.validatorSet;
+    if (votes !== null && set !== null) {
+      for (const round of votes.rounds()) {
+        for (const type of [VoteType.PREVOTE, VoteType.PRECOMMIT] as const) {
+          for (const v of set.validators) {
+            const vote = votes.voteOf(round, type, v.address);
+            if (vote !== undefined) out.push({ type: 'vote', value: vote });
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
    * Recovers from the store and the WAL, then starts the current height. Everything runs through the queue: the start
    * of the height first, then the replayed records, then whatever peers sent meanwhile.
    */
