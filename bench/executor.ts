@@ -5,11 +5,9 @@ import { parseArgs } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeyPair, addressOf, sign, verify, type KeyPair } from '../src/crypto/keys.ts';
-import { signTx } from '../src/codec/tx.ts';
-import { buildGenesis } from '../src/state/genesis.ts';
-import { defaultAppParams } from '../src/state/params.ts';
+import { addressOf, sign, verify } from '../src/crypto/keys.ts';
 import { App } from '../src/state/app.ts';
+import { BENCH_CHAIN_ID, benchGenesis, log, seededAccounts, transferBlocks } from './fixture.ts';
 
 const { values } = parseArgs({
   options: {
@@ -21,40 +19,13 @@ const { values } = parseArgs({
 const blocks = Number(values.blocks);
 const perBlock = Number(values['txs-per-block']);
 const nAccounts = Number(values.accounts);
-const chainId = 'bench-chain';
-const genesisTime = 1_764_000_000_000_000_000n;
-
-const log = (msg: string) => process.stderr.write(`${msg}\n`);
+const chainId = BENCH_CHAIN_ID;
 
 log(`generating ${nAccounts} accounts`);
-const keys: KeyPair[] = Array.from({ length: nAccounts }, (_, i) => {
-  const seed = new Uint8Array(32);
-  new DataView(seed.buffer).setUint32(0, i + 1);
-  return generateKeyPair(seed);
-});
-const validator = generateKeyPair(new Uint8Array(32).fill(0xaa));
-const params = defaultAppParams();
-const genesis = buildGenesis({
-  chainId,
-  genesisTime,
-  validators: [{ name: 'v0', publicKey: validator.publicKey }],
-  accounts: keys.map((k) => ({ category: 'marketplace' as const, address: addressOf(k.publicKey), amount: 1_000_000_000n })),
-  appParams: params,
-});
-
+const keys = seededAccounts(nAccounts);
+const { genesis, validator } = benchGenesis(keys);
 log(`signing ${blocks} x ${perBlock} transfers (not timed)`);
-const nonces = new Array<bigint>(nAccounts).fill(0n);
-const txBlocks: Uint8Array[][] = [];
-let next = 0;
-for (let b = 0; b < blocks; b++) {
-  const txs: Uint8Array[] = [];
-  for (let i = 0; i < perBlock; i++) {
-    const from = next++ % nAccounts;
-    const to = (from * 7919 + 13) % nAccounts;
-    txs.push(signTx({ chainId, nonce: nonces[from]++, gasLimit: 10_000n, gasPrice: 1n, memo: '', msg: { type: 'send', value: { to: addressOf(keys[to].publicKey), amount: 1_000n } } }, keys[from]));
-  }
-  txBlocks.push(txs);
-}
+const txBlocks = transferBlocks(keys, blocks, perBlock);
 
 const dir = mkdtempSync(join(tmpdir(), 'ac-bench-'));
 try {

@@ -5,10 +5,9 @@ import { parseArgs } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeyPair, addressOf, type KeyPair } from '../src/crypto/keys.ts';
+import { addressOf } from '../src/crypto/keys.ts';
 import { signTx } from '../src/codec/tx.ts';
-import { buildGenesis } from '../src/state/genesis.ts';
-import { defaultAppParams } from '../src/state/params.ts';
+import { BENCH_CHAIN_ID, benchGenesis, log, seededAccounts } from './fixture.ts';
 import { App } from '../src/state/app.ts';
 import { Mempool, type CheckTxResponse } from '../src/mempool/mempool.ts';
 
@@ -22,24 +21,12 @@ const { values } = parseArgs({
 const nTxs = Number(values.txs);
 const nAccounts = Number(values.accounts);
 const inFlight = Number(values['in-flight']);
-const chainId = 'bench-chain';
-const log = (msg: string) => process.stderr.write(`${msg}\n`);
+const chainId = BENCH_CHAIN_ID;
 const ms = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e6;
 
 log(`generating ${nAccounts} accounts, signing ${nTxs} transfers (not timed)`);
-const keys: KeyPair[] = Array.from({ length: nAccounts }, (_, i) => {
-  const seed = new Uint8Array(32);
-  new DataView(seed.buffer).setUint32(0, i + 1);
-  return generateKeyPair(seed);
-});
-const validator = generateKeyPair(new Uint8Array(32).fill(0xaa));
-const genesis = buildGenesis({
-  chainId,
-  genesisTime: 1_764_000_000_000_000_000n,
-  validators: [{ name: 'v0', publicKey: validator.publicKey }],
-  accounts: keys.map((k) => ({ category: 'marketplace' as const, address: addressOf(k.publicKey), amount: 1_000_000_000n })),
-  appParams: defaultAppParams(),
-});
+const keys = seededAccounts(nAccounts);
+const { genesis, validator } = benchGenesis(keys);
 const nonces = new Array<bigint>(nAccounts).fill(0n);
 const txs: Uint8Array[] = [];
 for (let i = 0; i < nTxs; i++) {

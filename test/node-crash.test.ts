@@ -3,7 +3,7 @@
 // At the end: one block hash per height across all runs, every stored commit verifies, the hash chain links up.
 import t from 'tap';
 import { join } from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { runCli } from '../src/cli/index.ts';
 import { homePaths } from '../src/node/config.ts';
 import { keyFileFromJSON } from '../src/crypto/keys.ts';
@@ -27,6 +27,7 @@ t.test('SIGKILL at random moments: same chain, no conflicting signature, ever', 
   t.teardown(dir.remove);
   const home = join(dir.path, 'node');
   t.equal(await runCli(['init', '--home', home, '--chain-id', 'crash-test'], quiet), 0);
+  await p2pOnFreePort(home);
   const paths = homePaths(home);
   const key = keyFileFromJSON(JSON.parse(await readFile(paths.privValidatorKeyFile, 'utf8')));
   const seen = new Map<bigint, string>();
@@ -104,6 +105,7 @@ t.test('crash at each step of committing a height: restart recovers and continue
   t.teardown(dir.remove);
   const home = join(dir.path, 'node');
   t.equal(await runCli(['init', '--home', home, '--chain-id', 'crash-test'], quiet), 0);
+  await p2pOnFreePort(home);
   const hashes = new Map<bigint, string>();
   for (const point of points) {
     const crashing = new NodeProcess(['start', '--home', home], { AGENTCLUSTER_FAILPOINT: point });
@@ -127,3 +129,9 @@ t.test('crash at each step of committing a height: restart recovers and continue
     t.ok(p.lines.every((l) => l.msg !== 'signer refused'), `${point}: no signature was refused on replay`);
   }
 });
+
+/** Other test files start nodes at the same time: listen for peers on a free port, not the default 26656. */
+async function p2pOnFreePort(home: string): Promise<void> {
+  const file = homePaths(home).configFile;
+  await writeFile(file, (await readFile(file, 'utf8')).replace('/ip4/127.0.0.1/tcp/26656', '/ip4/127.0.0.1/tcp/0'));
+}

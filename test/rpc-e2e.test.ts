@@ -43,7 +43,7 @@ async function makeHome(dir: string): Promise<string> {
   });
   await writeFile(paths.genesisFile, JSON.stringify(genesisToJSON(genesis), null, 2));
   const config = await readFile(paths.configFile, 'utf8');
-  await writeFile(paths.configFile, config.replace('tcp://127.0.0.1:26657', 'tcp://127.0.0.1:0').replace('level = "info"', 'level = "info"'));
+  await writeFile(paths.configFile, config.replace('tcp://127.0.0.1:26657', 'tcp://127.0.0.1:0').replace('/ip4/127.0.0.1/tcp/26656', '/ip4/127.0.0.1/tcp/0').replace('level = "info"', 'level = "info"'));
   return home;
 }
 

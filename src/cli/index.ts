@@ -7,10 +7,12 @@ import { startCommand } from './start.ts';
 import { simulateCommand } from './simulate.ts';
 import { txCommand } from './tx.ts';
 import { queryCommand } from './query.ts';
+import { devnetCommand } from './devnet.ts';
+import { benchCommand } from './bench.ts';
 
 export const SUMMARY = 'a Tendermint-style BFT chain node for autonomous AI agents';
 
-export const commands: Command[] = [initCommand, startCommand, keysCommand, versionCommand, simulateCommand, txCommand, queryCommand];
+export const commands: Command[] = [initCommand, startCommand, keysCommand, versionCommand, simulateCommand, txCommand, queryCommand, devnetCommand, benchCommand];
 
 export const processIo: Io = { stdout: process.stdout, stderr: process.stderr };
 

@@ -5,11 +5,11 @@
 // Key files are 0600 in 0700 directories. Existing keys, genesis or config are never replaced without --force.
 import { mkdir } from 'node:fs/promises';
 import { AppError } from '../errors.ts';
-import { addressOf, generateKeyPair, keyFileToJSON } from '../crypto/keys.ts';
+import { addressOf, generateKeyPair, keyFileToJSON, type KeyPair } from '../crypto/keys.ts';
 import { toHex } from '../crypto/bytes.ts';
-import { buildGenesis, genesisToJSON } from '../state/genesis.ts';
+import { buildGenesis, genesisToJSON, type Genesis } from '../state/genesis.ts';
 import { optBool, optString, reqString, toJson, type Command } from './command.ts';
-import { checkMoniker, defaultConfig, homePaths, writeConfig } from '../node/config.ts';
+import { checkMoniker, defaultConfig, homePaths, writeConfig, type NodeConfig } from '../node/config.ts';
 import { ensureDir, exists, PRIVATE_DIR_MODE, PUBLIC_FILE_MODE, SECRET_FILE_MODE, writeFileSafe } from '../node/fsutil.ts';
 
 export const DEFAULT_CHAIN_ID = 'agentcluster-local';
@@ -26,6 +26,14 @@ export interface InitOptions {
   force?: boolean;
   /** Genesis time in ns since the epoch; defaults to now, truncated to the second. */
   genesisTime?: bigint;
+  // The devnet builds one genesis over every validator's key before writing the homes, so it passes keys, genesis
+  // and config in; a plain init generates the keys and a one-validator genesis.
+  nodeKey?: KeyPair;
+  validatorKey?: KeyPair;
+  /** Written as is instead of the one-validator genesis (chainId and genesisTime are then ignored). */
+  genesis?: Genesis;
+  /** Written instead of defaultConfig(moniker). */
+  config?: NodeConfig;
 }
 
 export interface InitResult {
@@ -75,21 +83,21 @@ export async function initHome(opts: InitOptions): Promise<InitResult> {
   await ensureDir(paths.keyringDir, PRIVATE_DIR_MODE);
 
   const write = (path: string, data: string, mode: number) => writeFileSafe(path, data, { mode, overwrite: force, existsHint });
-  const nodeKey = generateKeyPair();
-  const validatorKey = generateKeyPair();
+  const nodeKey = opts.nodeKey ?? generateKeyPair();
+  const validatorKey = opts.validatorKey ?? generateKeyPair();
   await write(paths.nodeKeyFile, JSON.stringify(keyFileToJSON(nodeKey), null, 2) + '\n', SECRET_FILE_MODE);
   await write(paths.privValidatorKeyFile, JSON.stringify(keyFileToJSON(validatorKey), null, 2) + '\n', SECRET_FILE_MODE);
   await write(paths.privValidatorStateFile, JSON.stringify(INITIAL_PRIV_VALIDATOR_STATE, null, 2) + '\n', SECRET_FILE_MODE);
 
   // The CLI may read the clock: genesis time is an input to the state machine, not something it computes.
   const genesisTime = opts.genesisTime ?? BigInt(Math.floor(Date.now() / 1000)) * 1_000_000_000n;
-  const genesis = buildGenesis({ chainId, genesisTime, validators: [{ name: moniker, publicKey: validatorKey.publicKey }] });
+  const genesis = opts.genesis ?? buildGenesis({ chainId, genesisTime, validators: [{ name: moniker, publicKey: validatorKey.publicKey }] });
   await write(paths.genesisFile, toJson(genesisToJSON(genesis)) + '\n', PUBLIC_FILE_MODE);
-  await writeConfig(paths.home, defaultConfig(moniker), { overwrite: force });
+  await writeConfig(paths.home, opts.config ?? defaultConfig(moniker), { overwrite: force });
 
   return {
     home: paths.home,
-    chain_id: chainId,
+    chain_id: genesis.chainId,
     moniker,
     validator_address: toHex(addressOf(validatorKey.publicKey)),
     // CometBFT shows node IDs as lower-case hex of the node key's address.

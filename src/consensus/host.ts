@@ -38,7 +38,7 @@ import { consensusParamsToJSON } from '../state/genesis.ts';
 import { DEFAULT_MAX_FUTURE_ROUNDS, apply, initialState, type RoundEffect, type RoundInput, type RoundState, type TimeoutKind } from './round.ts';
 import { ValidatorSet } from './validator-set.ts';
 import { blockIdKey } from './block-id.ts';
-import { blockIdOf, checkBlock, makeBlock, resultsHash, type BlockContext } from './block.ts';
+import { blockIdOf, checkBlock, makeBlock, resultsHash, verifyCommit, type BlockContext } from './block.ts';
 import { MS_NS, verifyDuplicateVoteEvidence } from './evidence.ts';
 import { Wal, WalKind, decodeEndHeight, readWal, type WalRecord } from './wal.ts';
 import type { PrivValidator } from './signer.ts';
@@ -93,11 +93,23 @@ export interface HostOptions {
   onFatal?: (err: Error) => void;
 }
 
+/** What became of a block handed over by block sync (applySyncedBlock). */
+export type SyncedBlockResult =
+  | { status: 'applied'; height: bigint }
+  /** Nothing wrong with the block, but not applied: its height is already committed, or consensus is not running. */
+  | { status: 'ignored'; reason: string }
+  /** The block or its commit does not verify against our chain: the peer that served it is to blame. */
+  | { status: 'invalid'; reason: string };
+
 type Job =
   | { kind: 'input'; input: RoundInput; wal: WalRecord | null }
   /** A peer message (or one replayed from the WAL), checked against the height when its turn comes. */
   | { kind: 'message'; msg: ConsensusMessage; replay: boolean }
-  | { kind: 'start_height' };
+  | { kind: 'start_height' }
+  /** A committed block from block sync, verified and applied in turn. */
+  | { kind: 'synced_block'; block: Block; bytes: Uint8Array; commit: Commit; done: (r: SyncedBlockResult) => void }
+  /** Starts the next height after synced blocks, unless it already started. */
+  | { kind: 'resume_height' };
 
 const TIMEOUT_KINDS: Record<number, TimeoutKind> = { 1: 'propose', 2: 'prevote', 3: 'precommit' };
 
@@ -162,6 +174,12 @@ export class ConsensusHost {
   private failure: Error | null = null;
   /** Clock time at which the current height started (consensus_state's start_time). */
   private heightStartedAt = 0n;
+  /** Block sync says peers are more than one block ahead: new heights wait (see setCatchingUp). */
+  private catchingUp = false;
+  /** A height start was skipped while catching up; it runs when catching up ends. */
+  private startDeferred = false;
+  /** Starts the next height timeout_commit after the last synced block (replaced by each one). */
+  private resumeTimer: { cancel(): void } | null = null;
 
   constructor(opts: HostOptions) {
     this.app = opts.app;
@@ -231,6 +249,42 @@ export class ConsensusHost {
   }
 
   /**
+   * Block sync's entry point: a block the network committed, with the commit that finalised it. Queued like every
+   * other input, so it never interleaves with a consensus step. In its turn the block is ignored if its height is
+   * already committed (or is not the next one); otherwise it is verified against our chain (the commit's signatures
+   * by more than 2/3 of the height's validator power, then every header field, the last commit and the evidence as
+   * for a proposed block) and committed exactly like a block this node decided: saved with its commit, END_HEIGHT in
+   * the WAL, executed and committed in one batch. The core leaves that height without signing anything more for it,
+   * and the next height starts timeout_commit later (unless another synced block comes first, or catching up holds it).
+   */
+  applySyncedBlock(block: Block, bytes: Uint8Array, commit: Commit): Promise<SyncedBlockResult> {
+    return new Promise((resolve) => {
+      if (!this.running || this.failure !== null) {
+        resolve({ status: 'ignored', reason: 'consensus is not running' });
+        return;
+      }
+      this.queue.push({ kind: 'synced_block', block, bytes, commit, done: resolve });
+      void this.drain();
+    });
+  }
+
+  /**
+   * Block sync reports whether peers are more than one block ahead and it is applying their blocks. While it is,
+   * heights after the current one are not started (the node would only sign for heights that sync then replaces);
+   * when it stops, the next height starts if it has not.
+   */
+  setCatchingUp(catchingUp: boolean): void {
+    if (this.catchingUp === catchingUp) return;
+    this.catchingUp = catchingUp;
+    this.log.info({ height: this.app.head().height.toString() }, catchingUp ? 'catching up: new heights wait for block sync' : 'caught up: consensus resumes');
+    if (!catchingUp && this.startDeferred) this.enqueue({ kind: 'resume_height' });
+  }
+
+  get isCatchingUp(): boolean {
+    return this.catchingUp;
+  }
+
+  /**
    * Recovers from the store and the WAL, then starts the current height. Everything runs through the queue: the start
    * of the height first, then the replayed records, then whatever peers sent meanwhile.
    */
@@ -262,6 +316,7 @@ export class ConsensusHost {
     this.running = false;
     for (const t of this.timers) t.cancel();
     this.timers.clear();
+    this.settleSyncJobs('consensus stopped');
     this.queue.length = 0;
     await this.draining;
   }
@@ -309,6 +364,7 @@ export class ConsensusHost {
     this.failure = err;
     this.running = false;
     for (const t of this.timers) t.cancel();
+    this.settleSyncJobs('consensus stopped');
     this.log.fatal({ err }, 'consensus stopped: cannot continue safely');
     this.onFatal?.(err);
   }
@@ -319,7 +375,28 @@ export class ConsensusHost {
   }
 
   private async handle(job: Job): Promise<void> {
+    if (job.kind === 'synced_block') {
+      let result: SyncedBlockResult = { status: 'ignored', reason: 'consensus stopped' };
+      try {
+        result = await this.applySynced(job.block, job.bytes, job.commit);
+      } finally {
+        job.done(result);
+      }
+      return;
+    }
+    if (job.kind === 'resume_height') {
+      if (this.core.height > this.app.head().height) return; // the next height is already running
+      return this.handle({ kind: 'start_height' });
+    }
     if (job.kind === 'start_height') {
+      // While block sync catches up, the heights it is about to apply are not started, so this node signs nothing
+      // for them. The first height always starts: it may resume from the WAL.
+      if (this.catchingUp && this.ctx !== null) {
+        this.startDeferred = true;
+        this.log.debug({ height: (this.app.head().height + 1n).toString() }, 'height start deferred: block sync is catching up');
+        return;
+      }
+      this.startDeferred = false;
       await this.startHeight();
       // Messages for this height that came while the previous one was finishing.
       const early = this.nextHeight;
@@ -535,7 +612,7 @@ export class ConsensusHost {
   }
 
   /** Every piece of evidence in a proposed block must verify against its height's set and be new to the chain. */
-  private async checkEvidence(evidence: readonly Evidence[]): Promise<string | null> {
+  private async checkEvidence(evidence: readonly Evidence[], currentHeight: bigint = this.core.height): Promise<string | null> {
     const seen = new Set<string>();
     let bytes = 0;
     for (const ev of evidence) {
@@ -548,7 +625,7 @@ export class ConsensusHost {
       const set = await this.app.store.getValidatorSet(height);
       if (set === undefined) return `evidence for height ${height}, whose validator set is unknown`;
       const why = verifyDuplicateVoteEvidence(ev.value, this.chainId, decodeValidatorSet(set), {
-        currentHeight: this.core.height,
+        currentHeight,
         maxAgeBlocks: this.params.evidence.max_age_num_blocks,
       });
       if (why !== null) return `evidence: ${why}`;
@@ -580,6 +657,15 @@ export class ConsensusHost {
   // ------------------------------------------------------------------ heights
 
   private async startHeight(): Promise<void> {
+    const ctx = await this.nextContext();
+    this.ctx = ctx;
+    this.blocks = new Map();
+    this.heightStartedAt = this.clock.now();
+    await this.step({ tag: 'start_height', height: ctx.height, validatorSet: ctx.validators }, null); // derived from the store: not logged
+  }
+
+  /** The context of the block after the committed head, derived from the store. */
+  private async nextContext(): Promise<BlockContext> {
     const head = this.app.head();
     const height = head.height + 1n;
     const initial = this.app.genesis.initialHeight;
@@ -599,7 +685,7 @@ export class ConsensusHost {
       const results = await this.app.store.getResults(head.height);
       lastResults = resultsHash(results?.txResults ?? []);
     }
-    this.ctx = {
+    return {
       chainId: this.chainId,
       height,
       prevTime: head.time,
@@ -613,9 +699,6 @@ export class ConsensusHost {
       appHash: head.appHash,
       lastResultsHash: lastResults,
     };
-    this.blocks = new Map();
-    this.heightStartedAt = this.clock.now();
-    await this.step({ tag: 'start_height', height, validatorSet: validators }, null); // derived from the store: not logged
   }
 
   private async finalize(height: bigint, round: number, blockId: BlockID): Promise<void> {
@@ -666,6 +749,68 @@ export class ConsensusHost {
     } catch (err) {
       this.log.error({ err }, 'a commit subscriber failed'); // observers never stop consensus
     }
+  }
+
+  /** The synced_block job: see applySyncedBlock. */
+  private async applySynced(block: Block, bytes: Uint8Array, commit: Commit): Promise<SyncedBlockResult> {
+    const head = this.app.head();
+    const height = block.header.height;
+    if (height <= head.height) return { status: 'ignored', reason: `height ${height} is already committed` };
+    if (height !== head.height + 1n) return { status: 'ignored', reason: `height ${height} is not the next one (${head.height + 1n})` };
+    const checked = await this.checkSyncedBlock(block, bytes, commit);
+    if (typeof checked === 'string') {
+      this.log.warn({ height: height.toString(), reason: checked }, 'synced block rejected');
+      return { status: 'invalid', reason: checked };
+    }
+    const blockId = checked;
+    // The network decided this height: the core leaves it as after its own decision (Alg.1 L49-54, step commit), so
+    // no timer or late message can make it sign anything more for it.
+    if (this.core.height === height) this.core = { ...this.core, step: 'commit', decision: { round: commit.round, blockId }, awaitingValue: false };
+    // Same discipline as finalize: the block and its commit saved, END_HEIGHT, then execution in one batch.
+    await this.app.store.saveDecidedBlock(height, { bytes, hash: blockId.hash }, CommitCodec.encode(commit));
+    await this.wal.writeEndHeight(height);
+    this.walOwn.clear();
+    await this.applyBlock(height, block, bytes, blockId, commit);
+    // The next height starts timeout_commit after the last synced block, as after a decided one.
+    if (this.resumeTimer !== null) {
+      this.resumeTimer.cancel();
+      this.timers.delete(this.resumeTimer);
+    }
+    const timer = this.clock.setTimer(Number(this.params.timeouts.commit_ms), () => {
+      this.timers.delete(timer);
+      if (this.resumeTimer === timer) this.resumeTimer = null;
+      this.enqueue({ kind: 'resume_height' });
+    });
+    this.resumeTimer = timer;
+    this.timers.add(timer);
+    return { status: 'applied', height };
+  }
+
+  /**
+   * Verifies a synced block for the next height: returns its block id, or why it is not the block the network
+   * committed there. The commit goes first: it is what proves the block; the header checks then tie it to our chain.
+   */
+  private async checkSyncedBlock(block: Block, bytes: Uint8Array, commit: Commit): Promise<BlockID | string> {
+    if (BigInt(bytes.length) > this.params.block.max_bytes) return `the block is ${bytes.length} bytes, over block.max_bytes`;
+    const ctx = await this.nextContext();
+    const blockId = blockIdOf(block.header, bytes);
+    const bad = verifyCommit(this.chainId, commit, ctx.validators, ctx.height, blockId);
+    if (bad !== null) return `commit ${bad}`;
+    // The proposer is whoever proposed it in some round up to the commit's (a valid value is re-proposed unchanged):
+    // any validator of the height, as CometBFT checks it.
+    const proposer = block.header.proposerAddress;
+    if (!ctx.validators.has(proposer)) return `proposer ${toHex(proposer)} is not a validator of height ${ctx.height}`;
+    const why = checkBlock(ctx, block, proposer) ?? (await this.checkEvidence(block.evidence, ctx.height));
+    // A commit by more than 2/3 for a block that does not fit our chain: the peer lies, or (app_hash, results)
+    // this node's state differs from the network's. Both are refused; the second one needs an operator.
+    if (why !== null) return `block ${why}`;
+    return blockId;
+  }
+
+  /** Resolves queued sync jobs that will never run. */
+  private settleSyncJobs(reason: string): void {
+    for (const job of this.queue) if (job.kind === 'synced_block') job.done({ status: 'ignored', reason });
+    this.queue.splice(0, this.queue.length, ...this.queue.filter((j) => j.kind !== 'synced_block'));
   }
 
   /** A block saved as decided but not applied (crash between the two) is applied now. */

@@ -31,6 +31,8 @@ export interface WalOptions {
   fsyncEveryWrite?: boolean;
   /** File size above which rotate() (and writeEndHeight, which calls it) rewrites the file. Default 64 MiB. */
   rotateBytes?: number;
+  /** Called with each fsync's duration in ms (metrics). */
+  onFsync?: (ms: number) => void;
 }
 
 export const WAL_FILE = 'wal';
@@ -287,6 +289,7 @@ export class Wal {
   private readonly path: string;
   private readonly fsyncEveryWrite: boolean;
   private readonly rotateBytes: number;
+  private readonly onFsync: ((ms: number) => void) | undefined;
   private fh: FileHandle;
   private fileSize: number;
   private lastEndHeightOffset: number;
@@ -309,6 +312,7 @@ export class Wal {
     this.lastEndHeightOffset = lastEndHeightOffset;
     this.fsyncEveryWrite = opts.fsyncEveryWrite ?? false;
     this.rotateBytes = opts.rotateBytes ?? DEFAULT_ROTATE_BYTES;
+    this.onFsync = opts.onFsync;
   }
 
   /** Repairs `DIR/wal` (see repairWal; throws STORE_CORRUPT on damage), then opens it for appending, creating it. */
@@ -533,6 +537,7 @@ export class Wal {
     const start = process.hrtime.bigint();
     await this.fh.datasync();
     this.lastFsyncMs = Number(process.hrtime.bigint() - start) / 1e6;
+    this.onFsync?.(this.lastFsyncMs);
   }
 
   /** Records the first failure; every later operation fails with it. */

@@ -1,5 +1,5 @@
-// A running node: wires config -> store/state -> mempool -> signer -> WAL -> consensus -> RPC (p2p comes with issue 5),
-// and closes them in reverse order. `close()` undoes `start()` (DESIGN.md section 3, principle 9).
+// A running node: wires config -> store/state -> mempool -> p2p (transport and reactors) -> signer -> WAL -> consensus
+// -> block sync -> RPC (with /metrics), and closes them in reverse order. `close()` undoes `start()` (DESIGN.md section 3, principle 9).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
@@ -20,6 +20,14 @@ import { homePaths, loadConfig, type NodeConfig } from './config.ts';
 import { ConsensusHost, type Clock, type CommittedBlock } from '../consensus/host.ts';
 import { PrivValidator } from '../consensus/signer.ts';
 import { Wal } from '../consensus/wal.ts';
+import { P2PTransport, nodeIdOf } from '../p2p/transport.ts';
+import { ConsensusReactor, EvidenceReactor, MempoolReactor, type GossipHost } from '../p2p/gossip.ts';
+import { BlockSync } from '../p2p/sync.ts';
+import { VerifiedTxCache } from '../state/executor.ts';
+import { Metrics } from './metrics.ts';
+
+/** How often the gauges that nothing else updates (round, mempool, peers, sync height) are sampled. */
+const METRICS_SAMPLE_MS = 1_000;
 
 export interface NodeOptions {
   home: string;
@@ -36,10 +44,29 @@ export class Node {
   readonly events: EventBus;
   readonly consensus: ConsensusHost;
   readonly rpc: RpcServer;
+  readonly p2p: P2PTransport;
+  readonly sync: BlockSync;
+  readonly metrics: Metrics;
   readonly log: Logger;
   private readonly wal: Wal;
+  private readonly reactors: { consensus: ConsensusReactor; mempool: MempoolReactor };
+  private readonly sampler: NodeJS.Timeout;
 
-  private constructor(parts: { config: NodeConfig; app: App; mempool: Mempool; events: EventBus; wal: Wal; consensus: ConsensusHost; rpc: RpcServer; log: Logger }) {
+  private constructor(parts: {
+    config: NodeConfig;
+    app: App;
+    mempool: Mempool;
+    events: EventBus;
+    p2p: P2PTransport;
+    reactors: { consensus: ConsensusReactor; mempool: MempoolReactor };
+    wal: Wal;
+    consensus: ConsensusHost;
+    sync: BlockSync;
+    rpc: RpcServer;
+    metrics: Metrics;
+    sampler: NodeJS.Timeout;
+    log: Logger;
+  }) {
     this.config = parts.config;
     this.app = parts.app;
     this.mempool = parts.mempool;
@@ -47,6 +74,11 @@ export class Node {
     this.wal = parts.wal;
     this.consensus = parts.consensus;
     this.rpc = parts.rpc;
+    this.p2p = parts.p2p;
+    this.reactors = parts.reactors;
+    this.sync = parts.sync;
+    this.metrics = parts.metrics;
+    this.sampler = parts.sampler;
     this.log = parts.log;
   }
 
@@ -61,10 +93,17 @@ export class Node {
     const genesis = await loadGenesisFile(paths.genesisFile);
     const key = keyFileFromJSON(await readJSON(paths.privValidatorKeyFile), paths.privValidatorKeyFile);
     const nodeKey = keyFileFromJSON(await readJSON(paths.nodeKeyFile), paths.nodeKeyFile);
-    const app = await App.open(join(paths.dataDir, 'state'), genesis);
+    // One cache of verified tx signatures for the mempool, execution and block sync's worker: each is checked once.
+    const verifiedTxs = new VerifiedTxCache();
+    const app = await App.open(join(paths.dataDir, 'state'), genesis, { verified: verifiedTxs });
+    const metrics = new Metrics();
+    let p2p: P2PTransport | null = null;
+    let reactors: { consensus: ConsensusReactor; mempool: MempoolReactor } | null = null;
     let wal: Wal | null = null;
     let consensus: ConsensusHost | null = null;
+    let sync: BlockSync | null = null;
     let rpc: RpcServer | null = null;
+    let sampler: NodeJS.Timeout | null = null;
     try {
       const mempool = new Mempool({ app, size: config.mempool.size, maxTxsBytes: config.mempool.max_txs_bytes, logger: log.child({ module: 'mempool' }) });
       const events = new EventBus({
@@ -72,8 +111,24 @@ export class Node {
         logger: log.child({ module: 'events' }),
       });
       const publish = commitPublisher(app, events, { logger: log.child({ module: 'events' }) });
-      wal = await Wal.open(join(paths.dataDir, 'cs.wal'));
+      const p2pLog = log.child({ module: 'p2p' });
+      p2p = await P2PTransport.start({
+        nodeKey,
+        listen: config.p2p.laddr,
+        persistentPeers: config.p2p.persistent_peers,
+        seeds: config.p2p.seeds,
+        maxConnections: config.p2p.max_connections,
+        logger: p2pLog,
+      });
+      reactors = {
+        consensus: new ConsensusReactor({ network: p2p, logger: p2pLog.child({ reactor: 'consensus' }) }),
+        mempool: new MempoolReactor({ network: p2p, mempool, logger: p2pLog.child({ reactor: 'mempool' }) }),
+      };
+      new EvidenceReactor({ network: p2p });
+      const gossip = reactors.consensus;
+      wal = await Wal.open(join(paths.dataDir, 'cs.wal'), { onFsync: (ms) => metrics.observeWalFsync(ms) });
       const privValidator = await PrivValidator.load(key, paths.privValidatorStateFile, genesis.chainId);
+      let lastCommitAt: number | null = null;
       consensus = new ConsensusHost({
         app,
         wal,
@@ -82,7 +137,12 @@ export class Node {
         logger: log.child({ module: 'consensus' }),
         clock: opts.clock,
         txs: mempool,
+        network: gossip,
         onCommit: (c) => {
+          gossip.committed();
+          const now = Date.now(); // metrics only: never part of state
+          metrics.observeCommit(c.height, c.block.data.txs.length, lastCommitAt === null ? null : now - lastCommitAt);
+          lastCommitAt = now;
           publish(c);
           opts.onCommit?.(c);
         },
@@ -97,8 +157,15 @@ export class Node {
         // CometBFT's node ID: the node key's address in lower-case hex.
         node: { id: toHex(addressOf(nodeKey.publicKey)).toLowerCase(), listenAddr: config.p2p.laddr, moniker: config.moniker },
         validator: { address: addressOf(key.publicKey), pubKey: key.publicKey },
-        peers: () => [],
-        catchingUp: () => false,
+        peers: () =>
+          p2p!.peers().map((p) => ({
+            id: nodeIdOf(p.id),
+            moniker: '',
+            remoteIp: remoteIp(p.remoteAddr),
+            listenAddr: p.remoteAddr,
+            isOutbound: p.outbound,
+          })),
+        catchingUp: () => sync?.isCatchingUp() ?? false,
       };
       rpc = await RpcServer.start({
         laddr: config.rpc.laddr,
@@ -106,16 +173,28 @@ export class Node {
         events,
         config: config.rpc,
         logger: log.child({ module: 'rpc' }),
+        extraRoutes: metrics.routes(),
       });
       ctx.config = { ...config, rpc: { ...config.rpc, laddr: rpc.url.replace(/^http:/, 'tcp:') } };
       log.info({ url: rpc.url }, 'rpc listening');
+      gossip.attach(countingVotes(consensus, metrics));
       await consensus.start();
-      const node = new Node({ config, app, mempool, events, wal, consensus, rpc, log });
+      sync = new BlockSync({ network: p2p, app, host: consensus, logger: log.child({ module: 'blocksync' }), verifiedTxs });
+      sync.start();
+      const live = { consensus, mempool, p2p, sync };
+      sampler = setInterval(() => sampleGauges(metrics, live), METRICS_SAMPLE_MS).unref();
+      sampleGauges(metrics, live);
+      const node = new Node({ config, app, mempool, events, p2p, reactors, wal, consensus, sync, rpc, metrics, sampler, log });
       log.info({ chain_id: genesis.chainId, height: app.head().height.toString() }, 'node started');
       return node;
     } catch (err) {
+      if (sampler !== null) clearInterval(sampler);
       await rpc?.close();
+      await sync?.stop();
+      reactors?.consensus.close();
+      reactors?.mempool.close();
       await consensus?.stop();
+      await p2p?.close();
       await wal?.close();
       await app.close();
       throw err;
@@ -123,8 +202,13 @@ export class Node {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.sampler);
     await this.rpc.close();
+    await this.sync.stop();
+    this.reactors.consensus.close();
+    this.reactors.mempool.close();
     await this.consensus.stop();
+    await this.p2p.close();
     await this.wal.close();
     await this.app.close();
     this.log.info('node stopped');
@@ -143,4 +227,31 @@ async function readJSON(path: string): Promise<unknown> {
   } catch {
     throw new AppError('BAD_KEY', `${path} is not valid JSON`);
   }
+}
+
+/** The IP of a multiaddr such as /ip4/10.0.0.2/tcp/26656 ('' if it has none). */
+function remoteIp(addr: string): string {
+  const m = /^\/(?:ip4|ip6)\/([^/]+)/.exec(addr);
+  return m === null ? '' : m[1];
+}
+
+/** The host as the consensus reactor sees it, counting the votes peers send (metrics). */
+function countingVotes(host: ConsensusHost, metrics: Metrics): GossipHost {
+  return {
+    receive(msg) {
+      if (msg.type === 'vote') metrics.voteReceived(msg.value.type === 1 ? 'prevote' : 'precommit');
+      host.receive(msg);
+    },
+    gossipMessages: () => host.gossipMessages(),
+    status: () => host.status(),
+  };
+}
+
+function sampleGauges(metrics: Metrics, live: { consensus: ConsensusHost; mempool: Mempool; p2p: P2PTransport; sync: BlockSync }): void {
+  metrics.setRound(live.consensus.status().round);
+  const pool = live.mempool.stats();
+  metrics.setMempool(pool.size, pool.bytes);
+  metrics.setPeers(live.p2p.peers().length);
+  const progress = live.sync.progress();
+  metrics.setBlocksyncHeight(progress.syncedBlocks > 0 ? progress.height : 0n);
 }

@@ -79,6 +79,8 @@ export interface RpcServerOptions {
   wsPingIntervalMs?: number;
   wsMaxPendingMessages?: number;
   wsMaxPendingBytes?: number;
+  /** Plain HTTP handlers by exact path, answered before JSON-RPC routing (e.g. GET /metrics). */
+  extraRoutes?: Record<string, (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>>;
 }
 
 export interface RpcServerStats {
@@ -476,12 +478,14 @@ export class RpcServer {
   private closing = false;
   private closed: Promise<void> | null = null;
   private boundUrl = '';
+  private readonly extraRoutes: Map<string, NonNullable<RpcServerOptions['extraRoutes']>[string]>;
 
   private constructor(opts: RpcServerOptions) {
     this.events = opts.events;
     this.config = opts.config;
     this.log = opts.logger; // the caller binds the module name (node.ts: log.child({ module: 'rpc' }))
     this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.extraRoutes = new Map(Object.entries(opts.extraRoutes ?? {}));
     this.wsLimits = {
       messages: opts.wsMaxPendingMessages ?? DEFAULT_WS_MAX_PENDING_MESSAGES,
       bytes: opts.wsMaxPendingBytes ?? DEFAULT_WS_MAX_PENDING_BYTES,
@@ -637,6 +641,8 @@ export class RpcServer {
   private async route(req: http.IncomingMessage, res: http.ServerResponse, methods: string[]): Promise<void> {
     const { path, query } = splitUrl(req.url ?? '/');
     if (path === '/' || path === '') return this.serveJsonRpc(req, res, methods);
+    const extra = this.extraRoutes.get(path);
+    if (extra !== undefined) return extra(req, res);
     if (path === '/websocket') {
       req.resume();
       sendBody(res, 400, errorJson(null, invalidRequest('/websocket takes WebSocket connections only: connect with a WebSocket client (ws://HOST:PORT/websocket)')));
