@@ -20,7 +20,7 @@ import { Wal, WalKind, decodeEndHeight, readWal } from '../src/consensus/wal.ts'
 import { PrivValidator } from '../src/consensus/signer.ts';
 import { blockIdOf, makeBlock, type BlockContext } from '../src/consensus/block.ts';
 import type { ValidatorSet } from '../src/consensus/validator-set.ts';
-import { BlockCodec, BlockIdFlag, CommitCodec, ConsensusMessageCodec, VoteType, type Block, type BlockID, type Commit } from '../src/codec/types.ts';
+import { BlockCodec, BlockIdFlag, CommitCodec, ConsensusMessageCodec, VoteType, type Block, type BlockID, type Commit, type ConsensusMessage } from '../src/codec/types.ts';
 import { addressOf, type KeyPair } from '../src/crypto/keys.ts';
 import { sha256 } from '../src/crypto/hash.ts';
 import { equalBytes, toHex } from '../src/crypto/bytes.ts';
@@ -458,6 +458,76 @@ t.test('a node one height behind a running chain catches up through sync and rej
   }
   await sameChain(t, server, client, server.height);
   t.same(client.net.penalties, []);
+});
+
+t.test('a start due after a synced block does not restart the height that the own decision already started', async (t) => {
+  // Regression (devnet, fatal "decided block ... is not known to this node"): after deciding H itself, a node got
+  // H+1 from block sync during its commit wait. Two starts were then due: timeout_commit after its decision (starts
+  // H+2) and timeout_commit after the synced block. The second one restarted the running H+2: the host dropped the
+  // blocks it held while the core kept their proposals, and deciding H+2 then failed.
+  const server = await serverChain(t, 2);
+  // A full node that hears the server's consensus messages by hand (no consensus channel) and no sync peer: every
+  // block below is either decided from those messages or handed over as synced.
+  const client = await TestNode.open(t, { name: 'client', key: null });
+  const isDecisive = (m: ConsensusMessage) => m.type === 'vote' && m.value.type === VoteType.PRECOMMIT && m.value.blockId.hash.length > 0;
+  const hasProposal = (h: bigint) => client.host.gossipMessages().some((m) => m.type === 'proposal' && m.value.proposal.height === h);
+  /** The server decides its next height; its proposal and votes of that height (all of them, or all but the decisive precommits). */
+  const serverDecides = async (withPrecommits = true): Promise<{ all: ConsensusMessage[]; held: ConsensusMessage[] }> => {
+    await server.next();
+    const all = server.host.gossipMessages();
+    return { all, held: withPrecommits ? [] : all.filter(isDecisive) };
+  };
+  const feed = (msgs: ConsensusMessage[]) => {
+    for (const m of msgs) client.host.receive(m);
+  };
+  const synced = async (h: bigint) => {
+    const b = await server.blockAt(h);
+    t.same(await client.host.applySyncedBlock(b.block, b.bytes, b.commit), { status: 'applied', height: h }, `block ${h} synced`);
+  };
+
+  await synced(1n);
+  await synced(2n);
+  client.clock.tick(COMMIT_MS);
+  await until('height 3 to start', () => client.host.status().height === 3n);
+
+  // Height 3: the client decides it itself; its start of 4 is due timeout_commit later (timer 1).
+  feed((await serverDecides()).all);
+  await client.waitHeight(3n);
+  // Half-way through the commit wait, block 4 arrives through sync: another start is due timeout_commit after it (timer 2).
+  client.clock.tick(COMMIT_MS / 2);
+  await serverDecides();
+  await synced(4n);
+  // Timer 1 fires: height 5 starts. The client gets the proposal and prevotes of 5, not yet the precommits.
+  client.clock.tick(COMMIT_MS / 2);
+  await until('height 5 to start', () => client.host.status().height === 5n);
+  const h5 = await serverDecides(false);
+  t.ok(h5.held.length > 0, 'the decisive precommits of height 5 are held back');
+  feed(h5.all.filter((m) => !isDecisive(m)));
+  await until('the proposal of height 5 to be held', () => hasProposal(5n));
+  await quiesce();
+  const before = client.host.status();
+  t.match(before, { height: 5n, step: 'precommit' }, 'height 5 has its polka and waits for precommits');
+
+  // Timer 2 fires while height 5 runs: it must not start height 5 again.
+  client.clock.tick(COMMIT_MS / 2);
+  await quiesce();
+  t.same(client.host.status(), before, 'height 5 runs on unchanged');
+  t.ok(hasProposal(5n), 'the host still holds the block proposed at height 5');
+  t.same(client.logs.filter((l) => l.msg === 'input ignored' && /not above the current height/.test(String(l.reason))), [], 'no second start of a running height');
+
+  // The precommits come: the client decides 5 with the block it holds, then goes on with the chain.
+  feed(h5.held);
+  await client.waitHeight(5n);
+  for (const h of [6n, 7n]) {
+    client.clock.tick(COMMIT_MS);
+    await until(`height ${h} to start`, () => client.host.status().height === h);
+    feed((await serverDecides()).all);
+    await client.waitHeight(h);
+  }
+  t.equal(client.fatal, null, 'consensus never stopped');
+  t.same(client.logged('consensus stopped: cannot continue safely'), [], 'nothing logged as fatal');
+  t.same(client.committed.map((c) => c.height), [1n, 2n, 3n, 4n, 5n, 6n, 7n], 'each height committed once');
+  await sameChain(t, server, client, 7n);
 });
 
 t.test('lying peers are penalised and the client still syncs from an honest peer', async (t) => {

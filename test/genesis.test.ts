@@ -92,7 +92,7 @@ t.test('a built genesis round-trips and serialises stably', async (t) => {
     block: { max_bytes: '2097152', max_gas: '-1' },
     evidence: { max_age_num_blocks: '100000', max_age_duration: '172800000000000', max_bytes: '1048576' },
     validator: { pub_key_types: ['ed25519'] },
-    timeouts: { propose: '1000', propose_delta: '500', prevote: '500', prevote_delta: '500', precommit: '500', precommit_delta: '500', commit: '1000' },
+    timeouts: { propose: '1500', propose_delta: '500', prevote: '1000', prevote_delta: '500', precommit: '1000', precommit_delta: '500', commit: '1000' },
   });
   t.same(json.validators[0], {
     name: 'validator-0',

@@ -426,6 +426,26 @@ t.test('checks under way are capped: a flood of async broadcasts is refused at o
   t.equal(pool.size, 8);
 });
 
+t.test('lock(): checks wait while a block executes and run after committed(); the block\'s own txs are then refused', async (t) => {
+  const env = await setup(t, { pool: { maxChecking: 2 } });
+  const [a, b] = env.users;
+  const inBlock = send(a, b, 1n, 0n);
+  expectOk(t, await env.pool.checkTx(inBlock));
+  env.pool.lock();
+  let settled = 0;
+  const waiting = [env.pool.checkTx(send(a, b, 1n, 1n)), env.pool.checkTx(inBlock)].map((p) => p.finally(() => settled++));
+  await new Promise((r) => setTimeout(r, 30));
+  t.equal(settled, 0, 'no check finishes while the block executes');
+  t.equal(env.pool.size, 1, 'nothing admitted meanwhile');
+  expectCode(t, await env.pool.checkTx(send(b, a, 1n, 0n)), 'MEMPOOL_FULL', /waiting to be checked/, 'beyond maxChecking (the waiting ones count)');
+  await commitBlock(env, [inBlock]);
+  const [next, again] = await Promise.all(waiting);
+  expectOk(t, next, 'the next nonce, checked after the commit');
+  expectCode(t, again, 'ALREADY_EXISTS', /cache/, "the block's own tx, checked after the commit");
+  t.equal(env.pool.size, 1);
+  expectOk(t, await env.pool.checkTx(send(b, a, 1n, 0n)), 'unlocked: checks run at once again');
+});
+
 t.test('a sender whose queue vanishes between precheck and admission is read from the state', async (t) => {
   const env = await setup(t);
   const { app, pool, users } = env;

@@ -10,13 +10,14 @@ import { generateKeyPair as libp2pKey } from '@libp2p/crypto/keys';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Stream } from '@libp2p/interface';
 import { generateKeyPair } from '../src/crypto/keys.ts';
-import { ConsensusMessageCodec, VoteType, type ConsensusMessage, type Vote } from '../src/codec/types.ts';
+import { ConsensusMessageCodec, TxBatchCodec, VoteType, type ConsensusMessage, type Vote } from '../src/codec/types.ts';
 import { Mempool } from '../src/mempool/mempool.ts';
 import { P2PTransport, encodeFrame, FrameDecoder, protocolOf, nodeIdOf, type TransportOptions } from '../src/p2p/transport.ts';
 import { ConsensusReactor, MempoolReactor, PENALTY, type GossipHost } from '../src/p2p/gossip.ts';
-import { MAX_MESSAGE_BYTES, type ChannelId, type Network, type PeerInfo } from '../src/p2p/types.ts';
+import { MAX_MESSAGE_BYTES, type ChannelId } from '../src/p2p/types.ts';
 import { peerIdOf } from '../src/p2p/identity.ts';
 import { fixture, openApp, send } from './helpers/chain.ts';
+import { FakeNet } from './helpers/fake-net.ts';
 
 const silent = pino({ level: 'silent' });
 const LOOPBACK = '/ip4/127.0.0.1/tcp/0';
@@ -279,46 +280,9 @@ t.test('start refuses an address it cannot listen on', async (t) => {
 
 // ---------------------------------------------------------------- reactors over an in-memory network
 
-class FakeNet implements Network {
-  readonly sent: Array<{ peer: string; channel: ChannelId; bytes: Uint8Array }> = [];
-  readonly penalties: Array<{ peer: string; reason: string; cost: number }> = [];
-  private readonly handlers = new Map<ChannelId, (peer: string, bytes: Uint8Array) => void>();
-  private readonly peerHandlers: Array<(event: 'connected' | 'disconnected', peer: string) => void> = [];
-  private readonly connected = new Set<string>();
-
-  peers(): PeerInfo[] {
-    return [...this.connected].map((id) => ({ id, remoteAddr: '', outbound: true }));
-  }
-  send(peer: string, channel: ChannelId, bytes: Uint8Array): void {
-    if (this.connected.has(peer)) this.sent.push({ peer, channel, bytes });
-  }
-  broadcast(channel: ChannelId, bytes: Uint8Array, except?: string): void {
-    for (const p of this.connected) if (p !== except) this.sent.push({ peer: p, channel, bytes });
-  }
-  onMessage(channel: ChannelId, handler: (peer: string, bytes: Uint8Array) => void): void {
-    this.handlers.set(channel, handler);
-  }
-  onPeer(handler: (event: 'connected' | 'disconnected', peer: string) => void): void {
-    this.peerHandlers.push(handler);
-  }
-  penalize(peer: string, reason: string, cost = 10): void {
-    this.penalties.push({ peer, reason, cost });
-  }
-  connect(peer: string): void {
-    this.connected.add(peer);
-    for (const h of this.peerHandlers) h('connected', peer);
-  }
-  disconnect(peer: string): void {
-    this.connected.delete(peer);
-    for (const h of this.peerHandlers) h('disconnected', peer);
-  }
-  deliver(peer: string, channel: ChannelId, bytes: Uint8Array): void {
-    this.handlers.get(channel)?.(peer, bytes);
-  }
-  /** Messages sent to a peer since `from`, decoded. */
-  to(peer: string, from = 0): ConsensusMessage[] {
-    return this.sent.slice(from).filter((s) => s.peer === peer && s.channel === 'consensus').map((s) => ConsensusMessageCodec.decode(s.bytes));
-  }
+/** Consensus messages sent to a peer since `from`, decoded. */
+function consensusTo(net: FakeNet, peer: string, from = 0): ConsensusMessage[] {
+  return net.sentTo(peer, 'consensus', from).map((b) => ConsensusMessageCodec.decode(b));
 }
 
 /** A host that keeps what it receives and offers it for re-gossip, like ConsensusHost. */
@@ -420,19 +384,19 @@ t.test('consensus reactor: re-gossip converges, is sent once per peer, and again
   // What the host had before any peer came (its own messages, say).
   host.held.push(proposal(5n, 0, 7), vote(5n, 0, 0, 7));
   net.connect('p');
-  t.same(show(net.to('p')), ['P5/0', 'V5/0/0'], 'a new peer gets the height at once');
+  t.same(show(consensusTo(net, 'p')), ['P5/0', 'V5/0/0'], 'a new peer gets the height at once');
   r.tick();
-  t.equal(net.to('p').length, 2, 'and not twice');
+  t.equal(consensusTo(net, 'p').length, 2, 'and not twice');
 
   net.connect('q');
   const mark = net.sent.length;
   net.deliver('q', 'consensus', enc(vote(5n, 0, 1, 7)));
   r.tick();
-  t.same(net.to('p', mark), [], 'a fresh message waits out the relay delay');
+  t.same(consensusTo(net, 'p', mark), [], 'a fresh message waits out the relay delay');
   await sleep(120);
   r.tick();
-  t.same(show(net.to('p', mark)), ['V5/0/1'], 'then it is relayed');
-  t.same(show(net.to('q', mark)), [], 'but not back to the peer it came from');
+  t.same(show(consensusTo(net, 'p', mark)), ['V5/0/1'], 'then it is relayed');
+  t.same(show(consensusTo(net, 'q', mark)), [], 'but not back to the peer it came from');
 
   // The host's own message goes to everyone at once.
   const own = vote(5n, 0, 0, 7, VoteType.PRECOMMIT);
@@ -446,7 +410,7 @@ t.test('consensus reactor: re-gossip converges, is sent once per peer, and again
   net.disconnect('p');
   const mark2 = net.sent.length;
   net.connect('p');
-  t.same(show(net.to('p', mark2)), ['P5/0', 'V5/0/0', 'V5/0/0', 'V5/0/1'], 'a reconnected peer gets everything again (prevote and precommit of validator 0)');
+  t.same(show(consensusTo(net, 'p', mark2)), ['P5/0', 'V5/0/0', 'V5/0/0', 'V5/0/1'], 'a reconnected peer gets everything again (prevote and precommit of validator 0)');
 });
 
 t.test('consensus reactor: no proposal to a peer that voted for its block; heights; stall re-send', async (t) => {
@@ -456,8 +420,8 @@ t.test('consensus reactor: no proposal to a peer that voted for its block; heigh
   net.deliver('voter', 'consensus', enc(vote(5n, 0, 1, 7)));
   host.held.push(proposal(5n, 0, 7), proposal(5n, 1, 8));
   r.tick();
-  t.same(show(net.to('voter')), ['P5/1'], 'the voter for round 0 block 7 is not sent that proposal');
-  t.same(show(net.to('quiet')), ['P5/0', 'P5/1', 'V5/0/1'], 'a peer that said nothing gets all');
+  t.same(show(consensusTo(net, 'voter')), ['P5/1'], 'the voter for round 0 block 7 is not sent that proposal');
+  t.same(show(consensusTo(net, 'quiet')), ['P5/0', 'P5/1', 'V5/0/1'], 'a peer that said nothing gets all');
 
   // Height 5 commits; the host moves to 6.
   r.committed();
@@ -465,7 +429,7 @@ t.test('consensus reactor: no proposal to a peer that voted for its block; heigh
   host.held = [vote(6n, 0, 0, 9)];
   const mark = net.sent.length;
   net.connect('behind'); // restarted: its height is unknown until it speaks
-  t.same(show(net.to('behind', mark)), ['P5/0', 'P5/1', 'V5/0/1', 'V6/0/0'], 'a new peer gets the previous height and the current one');
+  t.same(show(consensusTo(net, 'behind', mark)), ['P5/0', 'P5/1', 'V5/0/1', 'V6/0/0'], 'a new peer gets the previous height and the current one');
   net.deliver('behind', 'consensus', enc(vote(5n, 0, 3, 7)));
   net.connect('ahead');
   net.deliver('ahead', 'consensus', enc(vote(7n, 0, 3, 7)));
@@ -474,59 +438,69 @@ t.test('consensus reactor: no proposal to a peer that voted for its block; heigh
   const mark1 = net.sent.length;
   host.held.push(vote(6n, 0, 1, 9));
   r.tick();
-  t.same(show(net.to('behind', mark1)), ['V6/0/1'], 'one height behind: the current height too (its host keeps the next height)');
-  t.same(show(net.to('ahead', mark1)), [], 'ahead: nothing');
-  t.same(show(net.to('far', mark1)), [], 'two or more behind: nothing (block sync)');
-  t.same(show(net.to('quiet', mark1)), ['V6/0/0', 'V6/0/1'], 'at our height: the new height only');
+  t.same(show(consensusTo(net, 'behind', mark1)), ['V6/0/1'], 'one height behind: the current height too (its host keeps the next height)');
+  t.same(show(consensusTo(net, 'ahead', mark1)), [], 'ahead: nothing');
+  t.same(show(consensusTo(net, 'far', mark1)), [], 'two or more behind: nothing (block sync)');
+  t.same(show(consensusTo(net, 'quiet', mark1)), ['V6/0/0', 'V6/0/1'], 'at our height: the new height only');
 
   const mark2 = net.sent.length;
   r.tick();
   t.equal(net.sent.length, mark2, 'nothing more while nothing changes');
   await sleep(350);
   r.tick();
-  t.same(show(net.to('quiet', mark2)), ['P5/0', 'P5/1', 'V5/0/1', 'V6/0/0', 'V6/0/1'], 'no new height for staleMs: everything is sent again (both heights: its height is unknown)');
+  t.same(show(consensusTo(net, 'quiet', mark2)), ['P5/0', 'P5/1', 'V5/0/1', 'V6/0/0', 'V6/0/1'], 'no new height for staleMs: everything is sent again (both heights: its height is unknown)');
 });
 
-t.test('mempool reactor: admitted txs spread to every peer but their source; invalid ones cost the sender', async (t) => {
+t.test('mempool reactor: admitted txs spread in batches to every peer but their source; invalid ones cost the sender', async (t) => {
   const f = fixture({ users: 3 });
   const { app, cleanup } = await openApp(f.genesis);
   t.teardown(cleanup);
   const mempool = new Mempool({ app, size: 100, maxTxsBytes: 1_000_000 });
   const net = new FakeNet();
-  const r = new MempoolReactor({ network: net, mempool, logger: silent });
+  const r = new MempoolReactor({ network: net, mempool, logger: silent, batchMs: 30 });
   t.teardown(() => r.close());
   for (const p of ['p', 'q', 'r']) net.connect(p);
   const [u0, u1, u2] = f.users;
   const wait = () => sleep(50);
+  const batch = (...txs: Uint8Array[]) => TxBatchCodec.encode({ txs });
+  /** Relayed so far: [peer, number of txs in its batch]. */
+  const relayed = () => net.sent.filter((s) => s.channel === 'mempool').map((s) => [s.peer, TxBatchCodec.decode(s.bytes).txs.length] as const).sort();
 
-  net.deliver('p', 'mempool', send(u0, u1, 1n, 0n));
+  net.deliver('p', 'mempool', batch(send(u0, u1, 1n, 0n)));
   await until('admitted', () => mempool.size === 1);
-  t.same(net.sent.map((s) => s.peer).sort(), ['q', 'r'], 'relayed to the others only');
+  await until('relayed', () => net.sent.length === 2);
+  t.same(relayed(), [['q', 1], ['r', 1]], 'relayed to the others only');
 
   // The same tx from two peers at once (a mesh): checked once, relayed only to the peer that has not sent it.
   net.sent.length = 0;
   const twice = send(u0, u1, 1n, 1n);
   const checks = mempool.stats().rejected + mempool.stats().admitted;
-  net.deliver('p', 'mempool', twice);
-  net.deliver('q', 'mempool', twice);
+  net.deliver('p', 'mempool', batch(twice));
+  net.deliver('q', 'mempool', batch(twice));
   await until('admitted', () => mempool.size === 2);
+  await wait();
   t.equal(mempool.stats().rejected + mempool.stats().admitted - checks, 1, 'one check for both copies');
-  t.same(net.sent.map((s) => s.peer), ['r'], 'relayed to neither sender');
+  t.same(relayed(), [['r', 1]], 'relayed to neither sender');
+
+  // Txs admitted together leave together: one batch per peer.
+  net.sent.length = 0;
+  const results = await Promise.all([mempool.checkTx(send(u1, u2, 1n, 0n)), mempool.checkTx(send(u1, u2, 1n, 1n)), mempool.checkTx(send(u1, u2, 1n, 2n))]);
+  t.same(results.map((x) => x.code), [0, 0, 0]);
+  await until('relayed', () => net.sent.length >= 3);
+  await wait();
+  t.same(relayed(), [['p', 3], ['q', 3], ['r', 3]], 'txs from RPC go to every peer, three in one batch');
 
   net.sent.length = 0;
-  t.equal((await mempool.checkTx(send(u1, u2, 1n, 0n))).code, 0);
-  t.same(net.sent.map((s) => s.peer).sort(), ['p', 'q', 'r'], 'a tx from RPC goes to every peer');
-
-  net.sent.length = 0;
-  net.deliver('q', 'mempool', send(u0, u1, 1n, 0n));
-  net.deliver('q', 'mempool', send(u2, u1, 1n, 7n)); // nonce gap
-  net.deliver('q', 'mempool', send(u2, u1, 1n, 0n, { chainId: 'other-chain' }));
   const tx = send(u2, u1, 2n, 0n);
   tx[tx.length - 1] ^= 1; // signature broken
-  net.deliver('q', 'mempool', tx);
-  net.deliver('q', 'mempool', new Uint8Array([1, 2, 3]));
+  net.deliver('q', 'mempool', batch(send(u0, u1, 1n, 0n), send(u2, u1, 1n, 7n), send(u2, u1, 1n, 0n, { chainId: 'other-chain' }), tx, new Uint8Array([1, 2, 3])));
   await wait();
   t.same(net.sent, [], 'nothing rejected is relayed');
   t.same(net.penalties.map((p) => p.cost), [PENALTY.badTx, PENALTY.badTx, PENALTY.badTx], 'wrong chain, bad signature, undecodable: penalized; a duplicate and a nonce gap are not');
   t.ok(net.penalties.every((p) => p.peer === 'q'));
+
+  net.penalties.length = 0;
+  net.deliver('q', 'mempool', new Uint8Array([1, 2, 3]));
+  net.deliver('q', 'mempool', TxBatchCodec.encode({ txs: [] }));
+  t.same(net.penalties.map((p) => p.cost), [PENALTY.undecodableBatch, PENALTY.undecodableBatch], 'a message that is not a TxBatch, or an empty one, is penalized');
 });

@@ -386,6 +386,15 @@ export const StoreHeadCodec = messageCodec<StoreHead>('StoreHead', { trusted: tr
 export const BlockResultsCodec = messageCodec<BlockResults>('BlockResults', { trusted: true });
 export const TxLocationCodec = messageCodec<TxLocation>('TxLocation', { trusted: true });
 
+// ---------------- mempool channel ----------------
+
+export const TxBatchCodec = messageCodec<{ txs: Uint8Array[] }>('TxBatch', {
+  validate(b) {
+    if (b.txs.length === 0) invalid('TxBatch', 'txs', 'must not be empty');
+    if (b.txs.some((tx) => tx.length === 0)) invalid('TxBatch', 'txs', 'must not hold an empty tx');
+  },
+});
+
 // ---------------- consensus channel and WAL ----------------
 
 export const TimeoutKindCode = { propose: 1, prevote: 2, precommit: 3 } as const;

@@ -69,6 +69,8 @@ export interface TxSource {
   reap(maxBytes: number): Uint8Array[];
   /** Called after every committed block with its txs, so the source can drop them and re-check the rest. */
   committed(height: bigint, txs: readonly Uint8Array[]): void | Promise<void>;
+  /** A block is about to be executed; committed() follows (the mempool holds new admissions until then). */
+  lock?(): void;
 }
 
 export interface CommittedBlock {
@@ -105,11 +107,23 @@ type Job =
   | { kind: 'input'; input: RoundInput; wal: WalRecord | null }
   /** A peer message (or one replayed from the WAL), checked against the height when its turn comes. */
   | { kind: 'message'; msg: ConsensusMessage; replay: boolean }
+  /** Starts the height after the committed head, unless it is already running. */
   | { kind: 'start_height' }
   /** A committed block from block sync, verified and applied in turn. */
   | { kind: 'synced_block'; block: Block; bytes: Uint8Array; commit: Commit; done: (r: SyncedBlockResult) => void }
-  /** Starts the next height after synced blocks, unless it already started. */
-  | { kind: 'resume_height' };
+  /** Evidence from a peer (addEvidence), checked and pooled in turn. */
+  | { kind: 'evidence'; evidence: Evidence; done: (r: EvidenceResult) => void };
+
+/**
+ * What became of evidence handed over by addEvidence: 'added' to the pool (listeners are told, and this node's next
+ * proposal carries it); 'known' (in the pool, or committed); 'ignored' when it depends on timing, not on the sender
+ * (too old, of a height this node has not reached, a full pool, consensus not running); any other string says why
+ * the evidence is invalid, which no honest peer sends.
+ */
+export type EvidenceResult = 'added' | 'known' | 'ignored' | string;
+
+/** At most this many pieces of evidence wait in the pool; more are ignored (a block takes at most 16 anyway). */
+export const MAX_EVIDENCE_POOL = 1000;
 
 const TIMEOUT_KINDS: Record<number, TimeoutKind> = { 1: 'propose', 2: 'prevote', 3: 'precommit' };
 
@@ -165,6 +179,8 @@ export class ConsensusHost {
    */
   private walOwn = new Map<string, ConsensusMessage>();
   private evidencePool: Evidence[] = [];
+  /** Told of every piece of evidence that enters the pool (see onEvidence). */
+  private readonly evidenceListeners = new Set<(ev: Evidence) => void>();
   /** Proposals and votes of the next height that arrived during the commit wait (CometBFT keeps them too). */
   private nextHeight: ConsensusMessage[] = [];
   private readonly queue: Job[] = [];
@@ -277,7 +293,7 @@ export class ConsensusHost {
     if (this.catchingUp === catchingUp) return;
     this.catchingUp = catchingUp;
     this.log.info({ height: this.app.head().height.toString() }, catchingUp ? 'catching up: new heights wait for block sync' : 'caught up: consensus resumes');
-    if (!catchingUp && this.startDeferred) this.enqueue({ kind: 'resume_height' });
+    if (!catchingUp && this.startDeferred) this.enqueue({ kind: 'start_height' });
   }
 
   get isCatchingUp(): boolean {
@@ -331,6 +347,36 @@ export class ConsensusHost {
     if (this.running) void this.drain();
   }
 
+  /**
+   * Evidence from a peer: queued like every other input, then checked in its turn by the rules for evidence in a
+   * proposed block (checkEvidence at the current height). New valid evidence joins the pool, so this node's next
+   * proposal carries it, and listeners (onEvidence) are told before the promise resolves.
+   */
+  addEvidence(evidence: Evidence): Promise<EvidenceResult> {
+    return new Promise((resolve) => {
+      if (!this.running || this.failure !== null) {
+        resolve('ignored');
+        return;
+      }
+      this.queue.push({ kind: 'evidence', evidence, done: resolve });
+      void this.drain();
+    });
+  }
+
+  /**
+   * Subscribes to evidence entering the pool: found by this node's vote keeper or added by addEvidence. Called inside
+   * the host's job, so a listener must not block; it returns the unsubscribe function.
+   */
+  onEvidence(fn: (ev: Evidence) => void): () => void {
+    this.evidenceListeners.add(fn);
+    return () => this.evidenceListeners.delete(fn);
+  }
+
+  /** The evidence pool as it stands (not re-checked: some may be committed or too old by now). */
+  pendingEvidence(): Evidence[] {
+    return [...this.evidencePool];
+  }
+
   // ------------------------------------------------------------------ queue
 
   private enqueue(job: Job): void {
@@ -375,6 +421,15 @@ export class ConsensusHost {
   }
 
   private async handle(job: Job): Promise<void> {
+    if (job.kind === 'evidence') {
+      let result: EvidenceResult = 'ignored';
+      try {
+        result = await this.poolEvidence(job.evidence);
+      } finally {
+        job.done(result);
+      }
+      return;
+    }
     if (job.kind === 'synced_block') {
       let result: SyncedBlockResult = { status: 'ignored', reason: 'consensus stopped' };
       try {
@@ -384,11 +439,11 @@ export class ConsensusHost {
       }
       return;
     }
-    if (job.kind === 'resume_height') {
-      if (this.core.height > this.app.head().height) return; // the next height is already running
-      return this.handle({ kind: 'start_height' });
-    }
     if (job.kind === 'start_height') {
+      // Two starts can be due for one height: the one timeout_commit after this node's own decision of H, and the one
+      // after a block that sync applied (H+1) meanwhile. The first starts H+2; the second must not start it again
+      // (that would drop the blocks the host holds for the running height while the core keeps their proposals).
+      if (this.ctx !== null && this.core.height > this.app.head().height) return; // the next height is already running
       // While block sync catches up, the heights it is about to apply are not started, so this node signs nothing
       // for them. The first height always starts: it may resume from the WAL.
       if (this.catchingUp && this.ctx !== null) {
@@ -472,11 +527,50 @@ export class ConsensusHost {
         const { voteA, voteB, validatorPower, totalVotingPower } = e.evidence;
         this.log.warn({ validator: toHex(voteA.validatorAddress), height: voteA.height.toString(), round: voteA.round }, 'duplicate vote');
         const ev: Evidence = { type: 'duplicate_vote_evidence', value: { voteA, voteB, validatorPower, totalVotingPower, timestamp: this.ctx!.prevTime } };
-        const id = toHex(evidenceId(ev, this.chainId));
-        if (!this.evidencePool.some((e) => toHex(evidenceId(e, this.chainId)) === id)) this.evidencePool.push(ev);
+        if (!this.inPool(ev) && this.evidencePool.length < MAX_EVIDENCE_POOL) this.pushEvidence(ev);
         return null;
       }
     }
+  }
+
+  private inPool(ev: Evidence): boolean {
+    const id = toHex(evidenceId(ev, this.chainId));
+    return this.evidencePool.some((e) => toHex(evidenceId(e, this.chainId)) === id);
+  }
+
+  private pushEvidence(ev: Evidence): void {
+    this.evidencePool.push(ev);
+    for (const fn of this.evidenceListeners) {
+      try {
+        fn(ev);
+      } catch (err) {
+        this.log.error({ err }, 'an evidence listener failed'); // observers never stop consensus
+      }
+    }
+  }
+
+  /** The evidence job: see addEvidence and EvidenceResult. */
+  private async poolEvidence(ev: Evidence): Promise<EvidenceResult> {
+    if (this.inPool(ev) || (await this.app.store.hasEvidence(evidenceId(ev, this.chainId)))) return 'known';
+    // Timing, not the sender's fault: a peer ahead of us, or one that held it long, sends such evidence honestly.
+    const current = this.core.height;
+    const height = ev.value.voteA.height;
+    let ignored: string | null = null;
+    if (height > current) ignored = `evidence for height ${height}, above the current height ${current}`;
+    else if (current - height > this.params.evidence.max_age_num_blocks) ignored = `evidence for height ${height} is too old`;
+    else if (this.evidencePool.length >= MAX_EVIDENCE_POOL) ignored = 'the evidence pool is full';
+    if (ignored !== null) {
+      this.log.debug({ reason: ignored }, 'evidence ignored');
+      return 'ignored';
+    }
+    const why = await this.checkEvidence([ev], current);
+    if (why !== null) {
+      this.log.warn({ reason: why }, 'invalid evidence from a peer');
+      return why;
+    }
+    this.log.warn({ validator: toHex(ev.value.voteA.validatorAddress), height: height.toString(), round: ev.value.voteA.round }, 'duplicate vote evidence from a peer');
+    this.pushEvidence(ev);
+    return 'added';
   }
 
   /** The pool's evidence that peers will accept: still valid, not too old, not committed; the rest is dropped. */
@@ -707,6 +801,7 @@ export class ConsensusHost {
     const commit = this.core.votes!.buildCommit(round, blockId);
     if (commit === null) throw new AppError('INTERNAL', `no precommit quorum to build the commit of height ${height}`);
     const hash = blockId.hash;
+    const decidedAt = this.clock.now();
     await this.app.store.saveDecidedBlock(height, { bytes: entry.bytes, hash }, CommitCodec.encode(commit));
     failpoint('after_decided_saved');
     await this.wal.writeEndHeight(height);
@@ -714,7 +809,10 @@ export class ConsensusHost {
     this.walOwn.clear();
     await this.applyBlock(height, entry.block, entry.bytes, blockId, commit);
     failpoint('after_block_committed');
-    const delay = Number(this.params.timeouts.commit_ms);
+    // As CometBFT: the next height starts timeout_commit after the decision, not after the execution, so a block that
+    // takes long to execute does not lengthen the interval by the whole timeout as well.
+    const elapsedMs = Number((this.clock.now() - decidedAt) / MS_NS);
+    const delay = Math.max(0, Number(this.params.timeouts.commit_ms) - elapsedMs);
     const timer = this.clock.setTimer(delay, () => {
       this.timers.delete(timer);
       this.enqueue({ kind: 'start_height' });
@@ -725,6 +823,7 @@ export class ConsensusHost {
   /** Executes a decided block and commits it with the validator set of height + 2, in one batch. */
   private async applyBlock(height: bigint, block: Block, bytes: Uint8Array, blockId: BlockID, commit: Commit): Promise<void> {
     const started = this.clock.now();
+    this.txs?.lock?.();
     const input = { chainId: this.chainId, height, time: block.header.time, proposer: block.header.proposerAddress, txs: block.data.txs, evidence: block.evidence };
     const out = await this.app.execute(input);
     const next = await this.validatorSetAt(height + 1n);
@@ -741,7 +840,7 @@ export class ConsensusHost {
     this.evidencePool = this.evidencePool.filter((e) => !included.has(toHex(evidenceId(e, this.chainId))));
     await this.txs?.committed(height, block.data.txs);
     this.log.info(
-      { height: height.toString(), hash: toHex(blockId.hash), txs: block.data.txs.length, app_hash: toHex(out.appHash), ms: Number((this.clock.now() - started) / MS_NS) },
+      { height: height.toString(), round: commit.round, hash: toHex(blockId.hash), txs: block.data.txs.length, app_hash: toHex(out.appHash), ms: Number((this.clock.now() - started) / MS_NS) },
       'committed block',
     );
     try {
@@ -779,7 +878,7 @@ export class ConsensusHost {
     const timer = this.clock.setTimer(Number(this.params.timeouts.commit_ms), () => {
       this.timers.delete(timer);
       if (this.resumeTimer === timer) this.resumeTimer = null;
-      this.enqueue({ kind: 'resume_height' });
+      this.enqueue({ kind: 'start_height' });
     });
     this.resumeTimer = timer;
     this.timers.add(timer);
@@ -807,10 +906,13 @@ export class ConsensusHost {
     return blockId;
   }
 
-  /** Resolves queued sync jobs that will never run. */
+  /** Resolves queued sync and evidence jobs that will never run. */
   private settleSyncJobs(reason: string): void {
-    for (const job of this.queue) if (job.kind === 'synced_block') job.done({ status: 'ignored', reason });
-    this.queue.splice(0, this.queue.length, ...this.queue.filter((j) => j.kind !== 'synced_block'));
+    for (const job of this.queue) {
+      if (job.kind === 'synced_block') job.done({ status: 'ignored', reason });
+      else if (job.kind === 'evidence') job.done('ignored');
+    }
+    this.queue.splice(0, this.queue.length, ...this.queue.filter((j) => j.kind !== 'synced_block' && j.kind !== 'evidence'));
   }
 
   /** A block saved as decided but not applied (crash between the two) is applied now. */

@@ -108,6 +108,10 @@ export class Mempool implements TxSource {
   private checking = 0;
   private readonly maxChecking: number;
 
+  /** Set by lock() until the next committed(): checks called meanwhile wait for it. */
+  private lockedUntil: Promise<void> | null = null;
+  private releaseLock: (() => void) | null = null;
+
   constructor(opts: MempoolOptions) {
     if (!(opts.size > 0) || !(opts.maxTxsBytes > 0)) throw new AppError('BAD_CONFIG', 'mempool.size and mempool.max_txs_bytes must be positive');
     this.app = opts.app;
@@ -121,6 +125,17 @@ export class Mempool implements TxSource {
 
   /** Admission checks; on success (and unless add = false, for the check_tx method) the tx joins the pool. Never throws for a bad tx. */
   checkTx(tx: Uint8Array, opts: { add?: boolean } = {}): Promise<CheckTxResponse> {
+    if (this.lockedUntil !== null) {
+      // A block is being executed (lock()): the check starts once it is committed. Waiting checks count as under way.
+      if (this.checking >= this.maxChecking) {
+        return Promise.resolve(this.reject(response(new AppError('MEMPOOL_FULL', `${this.checking} txs are waiting to be checked already; retry shortly`), sha256(tx), 0n)));
+      }
+      this.checking++;
+      return this.lockedUntil.then(() => {
+        this.checking--;
+        return this.checkTx(tx, opts);
+      });
+    }
     const add = opts.add ?? true;
     const hash = sha256(tx);
     const key = toHex(hash);
@@ -173,7 +188,26 @@ export class Mempool implements TxSource {
     // Hashes now, so a re-broadcast arriving while the re-check waits is already refused.
     const hashes = txs.map((tx) => sha256(tx));
     for (const h of hashes) this.cache.add(toHex(h));
-    return this.exclusive(() => this.recheck(height, hashes));
+    return this.exclusive(() => this.recheck(height, hashes)).finally(() => this.unlock());
+  }
+
+  /**
+   * A block was decided: new checks wait until committed() has removed its txs and re-checked the rest, as CometBFT
+   * locks its mempool for the update. The cores go to executing the block (every node executes it at the same time)
+   * instead of to signature checks of txs that could not enter a block before then anyway.
+   */
+  lock(): void {
+    if (this.lockedUntil !== null) return;
+    this.lockedUntil = new Promise((resolve) => {
+      this.releaseLock = resolve;
+    });
+  }
+
+  private unlock(): void {
+    const release = this.releaseLock;
+    this.lockedUntil = null;
+    this.releaseLock = null;
+    release?.();
   }
 
   /** Number of txs held. */

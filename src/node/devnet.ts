@@ -209,7 +209,10 @@ export function startDevnet(nodes: DevnetNode[], opts: { logDir?: string; onExit
     logs.push(log);
     // Own process group: a terminal's Ctrl-C reaches only the runner, which sends each node exactly one SIGTERM (a
     // second signal arriving while a node is closing would kill it mid-shutdown).
-    const child = spawn(process.execPath, [BIN, 'start', '--home', node.home], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    // glibc gives each thread that allocates its own malloc arena; with libuv's signature-check threads that held
+    // ~100 MB more RSS per node under load than two arenas do (BENCHMARKS.md). An operator's own setting wins.
+    const env = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
+    const child = spawn(process.execPath, [BIN, 'start', '--home', node.home], { stdio: ['ignore', 'ignore', 'pipe'], detached: true, env });
     child.stderr!.pipe(log);
     return child;
   });

@@ -49,7 +49,7 @@ export class Node {
   readonly metrics: Metrics;
   readonly log: Logger;
   private readonly wal: Wal;
-  private readonly reactors: { consensus: ConsensusReactor; mempool: MempoolReactor };
+  private readonly reactors: { consensus: ConsensusReactor; mempool: MempoolReactor; evidence: EvidenceReactor };
   private readonly sampler: NodeJS.Timeout;
 
   private constructor(parts: {
@@ -58,7 +58,7 @@ export class Node {
     mempool: Mempool;
     events: EventBus;
     p2p: P2PTransport;
-    reactors: { consensus: ConsensusReactor; mempool: MempoolReactor };
+    reactors: { consensus: ConsensusReactor; mempool: MempoolReactor; evidence: EvidenceReactor };
     wal: Wal;
     consensus: ConsensusHost;
     sync: BlockSync;
@@ -98,7 +98,7 @@ export class Node {
     const app = await App.open(join(paths.dataDir, 'state'), genesis, { verified: verifiedTxs });
     const metrics = new Metrics();
     let p2p: P2PTransport | null = null;
-    let reactors: { consensus: ConsensusReactor; mempool: MempoolReactor } | null = null;
+    let reactors: { consensus: ConsensusReactor; mempool: MempoolReactor; evidence: EvidenceReactor } | null = null;
     let wal: Wal | null = null;
     let consensus: ConsensusHost | null = null;
     let sync: BlockSync | null = null;
@@ -123,8 +123,8 @@ export class Node {
       reactors = {
         consensus: new ConsensusReactor({ network: p2p, logger: p2pLog.child({ reactor: 'consensus' }) }),
         mempool: new MempoolReactor({ network: p2p, mempool, logger: p2pLog.child({ reactor: 'mempool' }) }),
+        evidence: new EvidenceReactor({ network: p2p, logger: p2pLog.child({ reactor: 'evidence' }) }),
       };
-      new EvidenceReactor({ network: p2p });
       const gossip = reactors.consensus;
       wal = await Wal.open(join(paths.dataDir, 'cs.wal'), { onFsync: (ms) => metrics.observeWalFsync(ms) });
       const privValidator = await PrivValidator.load(key, paths.privValidatorStateFile, genesis.chainId);
@@ -178,6 +178,7 @@ export class Node {
       ctx.config = { ...config, rpc: { ...config.rpc, laddr: rpc.url.replace(/^http:/, 'tcp:') } };
       log.info({ url: rpc.url }, 'rpc listening');
       gossip.attach(countingVotes(consensus, metrics));
+      reactors.evidence.attach(consensus);
       await consensus.start();
       sync = new BlockSync({ network: p2p, app, host: consensus, logger: log.child({ module: 'blocksync' }), verifiedTxs });
       sync.start();
@@ -193,6 +194,7 @@ export class Node {
       await sync?.stop();
       reactors?.consensus.close();
       reactors?.mempool.close();
+      reactors?.evidence.close();
       await consensus?.stop();
       await p2p?.close();
       await wal?.close();
@@ -207,6 +209,7 @@ export class Node {
     await this.sync.stop();
     this.reactors.consensus.close();
     this.reactors.mempool.close();
+    this.reactors.evidence.close();
     await this.consensus.stop();
     await this.p2p.close();
     await this.wal.close();

@@ -1,5 +1,6 @@
 // Reactors: what rides the transport. Consensus gossip (proposals with their blocks, votes) that converges with no
-// central node, mempool tx gossip, and the evidence channel.
+// central node, mempool tx gossip, and evidence gossip (duplicate votes spread to every node's pool, so whichever
+// validator proposes next puts them in its block; see EvidenceReactor).
 //
 // Consensus convergence: the host broadcasts its own messages at once; everything else the node holds for the height
 // (host.gossipMessages()) is re-sent periodically to each peer that has not had it from us nor sent it to us, so a
@@ -8,8 +9,8 @@
 // commits) go to peers one height behind, which is what a node restarted in the middle of a height needs. Anything
 // older is block sync's job (sync.ts).
 import type { Logger } from 'pino';
-import { ConsensusMessageCodec, type ConsensusMessage } from '../codec/types.ts';
-import type { ConsensusNetwork } from '../consensus/host.ts';
+import { ConsensusMessageCodec, EvidenceCodec, TxBatchCodec, type ConsensusMessage, type Evidence } from '../codec/types.ts';
+import type { ConsensusNetwork, EvidenceResult } from '../consensus/host.ts';
 import { blockIdKey } from '../consensus/block-id.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { toHex } from '../crypto/bytes.ts';
@@ -45,9 +46,12 @@ export interface ConsensusReactorOptions {
 /** Costs for the transport's peer score (types.ts: penalize). */
 export const PENALTY = {
   undecodable: 20,
+  undecodableBatch: 20,
   timeoutFromPeer: 20,
   flood: 20,
   badTx: 5,
+  undecodableEvidence: 20,
+  badEvidence: 50,
 } as const;
 
 /** A message as sent: its encoding, hash, height, and what it tells about the sender. */
@@ -390,38 +394,84 @@ const FAULTY_TX_CODES: ReadonlySet<number> = new Set([ErrorCodes.TX_DECODE, Erro
 const MAX_IN_FLIGHT = 10_000;
 /** Senders remembered per tx being checked. */
 const MAX_SENDERS = 16;
+/** A peer's batch is sent once it holds this many bytes, or MEMPOOL_BATCH_MS after its first tx. */
+export const MEMPOOL_BATCH_BYTES = 128 * 1024;
+export const MEMPOOL_BATCH_MS = 10;
 
+/**
+ * Mempool gossip. Admitted txs are relayed in TxBatch messages, per peer: under load one frame carries hundreds of
+ * txs, so framing, noise encryption and the socket write are paid per batch, not per tx (per-tx frames cost about
+ * as much CPU as the signature checks on a 4-node devnet). Each tx waits at most MEMPOOL_BATCH_MS.
+ */
 export class MempoolReactor {
   private readonly network: Network;
   private readonly mempool: GossipMempool;
   private readonly log: Logger;
+  private readonly batchMs: number;
   /**
    * Peer txs being checked, by hash, with the peers that sent them. On a mesh the same tx comes from several peers
    * within milliseconds: copies arriving during the check are not checked again (the mempool's duplicate check only
    * sees admitted txs), and the tx is not relayed back to any of them.
    */
   private readonly inFlight = new Map<string, Set<string>>();
+  /** Per peer, txs waiting for the next batch. */
+  private readonly outbox = new Map<string, { txs: Uint8Array[]; bytes: number }>();
+  private flushTimer: NodeJS.Timeout | null = null;
   private readonly unsubscribe: () => void;
   private closed = false;
 
-  constructor(opts: { network: Network; mempool: GossipMempool; logger: Logger }) {
+  constructor(opts: { network: Network; mempool: GossipMempool; logger: Logger; batchMs?: number }) {
     this.network = opts.network;
     this.mempool = opts.mempool;
     this.log = opts.logger;
+    this.batchMs = opts.batchMs ?? MEMPOOL_BATCH_MS;
     this.unsubscribe = this.mempool.onAdded((tx, hash) => this.relay(tx, toHex(hash)));
     this.network.onMessage('mempool', (peer, bytes) => this.receive(peer, bytes));
+    this.network.onPeer((event, peer) => {
+      if (event === 'disconnected') this.outbox.delete(peer);
+    });
   }
 
   private relay(tx: Uint8Array, key: string): void {
     if (this.closed) return;
     const senders = this.inFlight.get(key);
-    if (senders === undefined) this.network.broadcast('mempool', tx);
-    else if (senders.size === 1) this.network.broadcast('mempool', tx, senders.values().next().value);
-    else for (const p of this.network.peers()) if (!senders.has(p.id)) this.network.send(p.id, 'mempool', tx);
+    for (const p of this.network.peers()) if (senders === undefined || !senders.has(p.id)) this.queue(p.id, tx);
   }
 
-  private receive(peer: string, tx: Uint8Array): void {
+  private queue(peer: string, tx: Uint8Array): void {
+    let box = this.outbox.get(peer);
+    if (box === undefined) this.outbox.set(peer, (box = { txs: [], bytes: 0 }));
+    box.txs.push(tx);
+    box.bytes += tx.length + 4;
+    if (box.bytes >= MEMPOOL_BATCH_BYTES) this.flushPeer(peer, box);
+    else this.flushTimer ??= setTimeout(() => this.flush(), this.batchMs);
+  }
+
+  private flushPeer(peer: string, box: { txs: Uint8Array[]; bytes: number }): void {
+    this.outbox.delete(peer);
+    this.network.send(peer, 'mempool', TxBatchCodec.encode({ txs: box.txs }));
+  }
+
+  /** Sends every waiting batch now. */
+  flush(): void {
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    for (const [peer, box] of this.outbox) this.flushPeer(peer, box);
+  }
+
+  private receive(peer: string, bytes: Uint8Array): void {
     if (this.closed) return;
+    let txs: Uint8Array[];
+    try {
+      txs = TxBatchCodec.decode(bytes).txs;
+    } catch (err) {
+      this.network.penalize(peer, `undecodable tx batch: ${(err as Error).message}`, PENALTY.undecodableBatch);
+      return;
+    }
+    for (const tx of txs) this.receiveTx(peer, tx);
+  }
+
+  private receiveTx(peer: string, tx: Uint8Array): void {
     const hash = sha256(tx);
     if (this.mempool.has(hash)) return;
     const key = toHex(hash);
@@ -443,19 +493,117 @@ export class MempoolReactor {
 
   close(): void {
     this.closed = true;
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.outbox.clear();
     this.unsubscribe();
   }
 }
 
 // ---------------------------------------------------------------- evidence
 
+/** What the evidence reactor needs of the host (ConsensusHost has it). */
+export interface EvidenceHost {
+  addEvidence(ev: Evidence): Promise<EvidenceResult>;
+  onEvidence(fn: (ev: Evidence) => void): () => void;
+  pendingEvidence(): Evidence[];
+}
+
+/** Pieces of evidence sent to a newly connected peer, at most. */
+export const EVIDENCE_ON_CONNECT = 64;
+/** Peer evidence being checked by the host at once, at most; beyond it more is dropped (peers re-send on connect). */
+const MAX_EVIDENCE_IN_FLIGHT = 256;
+/** Hashes of evidence messages already handled ('added' or 'known'), so copies from other peers cost nothing. */
+const MAX_EVIDENCE_SEEN = 10_000;
+
 /**
- * The evidence channel. Evidence this node finds goes into its own host's pool and into the next block it proposes;
- * the host has no API to add evidence from outside, so evidence is not gossiped yet: messages on the channel are
- * dropped unread (without penalty: a newer peer may gossip evidence).
+ * Evidence gossip. Evidence entering the host's pool (found by its vote keeper, or added from a peer) goes to every
+ * peer except those it came from; a newly connected peer gets the pool (EVIDENCE_ON_CONNECT pieces at most). Evidence
+ * from a peer is decoded (undecodable: penalized) and handed to host.addEvidence, which checks it by the rules for
+ * evidence in a proposed block: 'added' relays it (through the pool listener), 'known' and 'ignored' (timing: too
+ * old, a height we have not reached) do nothing, invalid evidence costs the sender PENALTY.badEvidence.
  */
 export class EvidenceReactor {
-  constructor(opts: { network: Network }) {
-    opts.network.onMessage('evidence', () => {});
+  private readonly network: Network;
+  private readonly log: Logger;
+  private host: EvidenceHost | null = null;
+  private unsubscribe: (() => void) | null = null;
+  /** Peer evidence being checked, by message hash, with the peers that sent it (never relayed back to them). */
+  private readonly inFlight = new Map<string, Set<string>>();
+  /** The same, by the evidence object handed to the host (what its pool listener gets back). */
+  private readonly senders = new Map<Evidence, Set<string>>();
+  private seen = new Set<string>();
+  private closed = false;
+
+  constructor(opts: { network: Network; logger: Logger }) {
+    this.network = opts.network;
+    this.log = opts.logger;
+    this.network.onMessage('evidence', (peer, bytes) => this.receive(peer, bytes));
+    this.network.onPeer((event, peer) => {
+      if (event !== 'connected' || this.host === null || this.closed) return;
+      for (const ev of this.host.pendingEvidence().slice(0, EVIDENCE_ON_CONNECT)) this.network.send(peer, 'evidence', EvidenceCodec.encode(ev));
+    });
+  }
+
+  /** Connects the host (built after the reactor); until then messages on the channel are dropped. */
+  attach(host: EvidenceHost): void {
+    this.host = host;
+    this.unsubscribe = host.onEvidence((ev) => this.relay(ev));
+  }
+
+  private relay(ev: Evidence): void {
+    if (this.closed) return;
+    const from = this.senders.get(ev);
+    const bytes = EvidenceCodec.encode(ev);
+    for (const p of this.network.peers()) if (from === undefined || !from.has(p.id)) this.network.send(p.id, 'evidence', bytes);
+  }
+
+  private receive(peer: string, bytes: Uint8Array): void {
+    const host = this.host;
+    if (host === null || this.closed) return;
+    const key = toHex(sha256(bytes));
+    if (this.seen.has(key)) return;
+    const pending = this.inFlight.get(key);
+    if (pending !== undefined) {
+      if (pending.size < MAX_SENDERS) pending.add(peer);
+      return;
+    }
+    let ev: Evidence;
+    try {
+      ev = EvidenceCodec.decode(bytes);
+    } catch (err) {
+      this.network.penalize(peer, `undecodable evidence: ${(err as Error).message}`, PENALTY.undecodableEvidence);
+      return;
+    }
+    if (this.inFlight.size >= MAX_EVIDENCE_IN_FLIGHT) return;
+    const from = new Set([peer]);
+    this.inFlight.set(key, from);
+    this.senders.set(ev, from);
+    host
+      .addEvidence(ev)
+      .then((r) => {
+        if (r === 'added' || r === 'known') {
+          if (this.seen.size >= MAX_EVIDENCE_SEEN) this.seen = new Set();
+          this.seen.add(key);
+        } else if (r !== 'ignored') {
+          // Copies of it that came meanwhile are just as invalid: every sender pays.
+          for (const p of from) this.network.penalize(p, `invalid evidence: ${r}`, PENALTY.badEvidence);
+        }
+      })
+      .catch((err: unknown) => this.log.error({ err, peer }, 'checking evidence from a peer failed'))
+      .finally(() => {
+        this.inFlight.delete(key);
+        this.senders.delete(ev);
+      });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.inFlight.clear();
+    this.senders.clear();
+    this.seen.clear();
+    this.host = null;
   }
 }

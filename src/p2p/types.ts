@@ -8,7 +8,7 @@ export type ChannelId = 'consensus' | 'mempool' | 'evidence' | 'sync';
 /** Largest message accepted on each channel, in bytes; a larger one costs the sender score and is dropped. */
 export const MAX_MESSAGE_BYTES: Record<ChannelId, number> = {
   consensus: 4 * 1024 * 1024, // a proposal carries its whole block (block.max_bytes is 2 MiB by default)
-  mempool: 64 * 1024,
+  mempool: 1024 * 1024, // a TxBatch (gossip.ts flushes at MEMPOOL_BATCH_BYTES, well below)
   evidence: 64 * 1024,
   sync: 8 * 1024 * 1024,
 };
