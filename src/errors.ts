@@ -27,9 +27,33 @@ export const ErrorCodes = {
   NOT_FOUND: 64,
   // 80-99: storage
   STORE_CORRUPT: 80,
+  // 100-139: agents, attestation, staking and slashing (appended below)
   // appended (issue 4), numbered in the range it belongs to
   /** Funds and fees: the mempool is full and the tx's gas price does not beat the cheapest evictable pending tx. */
   MEMPOOL_FULL: 45,
+  // appended (issue 6): agents, attestation, staking
+  /** The bond offered is below agents.bond. */
+  BOND_TOO_SMALL: 46,
+  /** The amount to unstake is more than the stake. */
+  UNSTAKE_EXCEEDS_STAKE: 47,
+  /** The stake would be below staking.min_stake. */
+  STAKE_TOO_SMALL: 48,
+  /** The signer is not a registered, active agent. */
+  NOT_AN_AGENT: 100,
+  /** The signer is already a registered agent (or its bond is still unbonding). */
+  ALREADY_REGISTERED: 101,
+  /** The attestation does not verify (signature, format, authority, measurement). */
+  BAD_ATTESTATION: 102,
+  /** The attestation's validity is over, or it claims longer than agents.attestation_max_seconds. */
+  ATTESTATION_EXPIRED: 103,
+  /** The attestation is bound to another agent key or another chain. */
+  ATTESTATION_MISMATCH: 104,
+  /** No verifier for this attestation kind is built into this node. */
+  UNSUPPORTED_ATTESTATION: 105,
+  /** The signer has no validator, or its validator cannot do this (jailed, tombstoned, still has stake). */
+  VALIDATOR_STATE: 106,
+  /** The consensus key is another validator's. */
+  CONSENSUS_KEY_IN_USE: 107,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -89,6 +89,9 @@ t.test('help: top level, every command and subcommand', async (t) => {
   }
   const paths = commandPaths(commands);
   t.ok(paths.some((p) => p.path.join(' ') === 'keys add'), 'subcommands are visited');
+  for (const path of ['tx agent register', 'tx agent deregister', 'tx agent renew', 'tx staking stake', 'tx staking unstake', 'tx staking unjail', 'query agent', 'query agents', 'query validator', 'query validators']) {
+    t.ok(paths.some((p) => p.path.join(' ') === path), `${path} has help`);
+  }
   for (const { path, cmd } of paths) {
     for (const argv of [[...path, '--help'], [...path, '-h'], ['help', ...path]]) {
       const r = await cli(...argv);
@@ -119,6 +122,11 @@ t.test('bad command lines exit 2 with one line pointing to --help', async (t) =>
     [['keys', 'show', '--home', 'x'], /^error: missing argument NAME; run 'agentcluster keys show --help'\n$/],
     [['keys', 'list', '-z'], /^error: unknown option '-z'; run 'agentcluster keys list --help'\n$/],
     [['version', '--json'], /^error: unknown option '--json'/],
+    [['tx', 'agent'], /^error: 'tx agent' needs a subcommand; run 'agentcluster tx agent --help'\n$/],
+    [['tx', 'staking', 'frob'], /^error: unknown command 'tx staking frob'; run 'agentcluster tx staking --help'\n$/],
+    [['tx', 'staking', 'unjail', '--home', 'x'], /^error: missing required option --from NAME; run 'agentcluster tx staking unjail --help'\n$/],
+    [['tx', 'agent', 'register', '--from', 'a', '--home', 'x'], /^error: missing required option --attestation FILE; run 'agentcluster tx agent register --help'\n$/],
+    [['query', 'agents', '--status', 'gone'], /^error: --status must be one of active, unbonding, validator, got "gone"; run 'agentcluster query agents --help'\n$/],
     [['help', 'frobnicate'], /^error: unknown command 'frobnicate'/],
   ];
   for (const [argv, stderr] of cases) {

@@ -2,11 +2,20 @@
 // overwrite, and writes nodes.json; the CLI command; startDevnet and `npm run devnet` run nodes and stop them cleanly.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDevnet, readDevnetNodes, startDevnet, FAUCET_AMOUNT, PORT_STRIDE } from '../src/node/devnet.ts';
+import {
+  createDevnet,
+  readDevnetNodes,
+  startDevnet,
+  ATTESTATION_AUTHORITY_KEY_FILE,
+  ATTESTATION_AUTHORITY_NAME,
+  FAUCET_AMOUNT,
+  PORT_STRIDE,
+} from '../src/node/devnet.ts';
+import { formatTime, parseTime } from '../src/codec/time.ts';
 import { homePaths, loadConfig } from '../src/node/config.ts';
 import { genesisHash, loadGenesisFile } from '../src/state/genesis.ts';
 import { Keyring } from '../src/cli/keyring.ts';
@@ -108,6 +117,15 @@ t.test('createDevnet writes consistent homes and nodes.json', async (t) => {
   t.ok(funded.some(([a, v]) => a === toHex(addressOf(faucet.publicKey)) && v === FAUCET_AMOUNT), 'the faucet is funded');
   t.ok(funded.some(([a, v]) => a === toHex(addressOf(extra.publicKey)) && v === 5_000n), 'extra accounts are funded');
 
+  // The attestation authority: a private key file in DIR, its public key listed in the genesis as "devnet".
+  t.equal(ATTESTATION_AUTHORITY_KEY_FILE, 'attestation_authority_key.json');
+  const authorityPath = join(dir, ATTESTATION_AUTHORITY_KEY_FILE);
+  const authority = keyFileFromJSON(await readJson(authorityPath));
+  t.equal((await stat(authorityPath)).mode & 0o777, 0o600, 'the authority key is private, like the faucet key');
+  t.same(genesis!.appParams.agents.attestation_authorities, { [ATTESTATION_AUTHORITY_NAME]: toHex(authority.publicKey) }, 'the genesis lists it as "devnet"');
+  t.equal(ATTESTATION_AUTHORITY_NAME, 'devnet');
+  t.not(toHex(authority.publicKey), toHex(faucet.publicKey), 'a key of its own');
+
   t.same(await readDevnetNodes(dir), nodes, 'readDevnetNodes reads nodes.json back');
 });
 
@@ -154,6 +172,17 @@ t.test('createDevnet refuses to overwrite unless forced', async (t) => {
   t.same(await readJson(join(dir, 'nodes.json')), second);
   await t.rejects(stat(join(dir, 'node2')), { code: 'ENOENT' }, 'the old third home is gone');
   t.not(second[0].p2p, first[0].p2p, 'fresh keys');
+  const authorityKey = async () => toHex(keyFileFromJSON(await readJson(join(dir, ATTESTATION_AUTHORITY_KEY_FILE))).publicKey);
+  const secondAuthority = await authorityKey();
+  await createDevnet({ validators: 2, dir, basePort: 32000, force: true });
+  t.not(await authorityKey(), secondAuthority, '--force replaces the authority key too');
+  // A stray authority key alone also counts as an existing devnet.
+  const stray = join(tmp.path, 'stray');
+  await createDevnet({ validators: 1, dir: stray });
+  for (const f of ['nodes.json', 'faucet_key.json', 'node0']) await rm(join(stray, f), { recursive: true, force: true });
+  await t.rejects(createDevnet({ validators: 1, dir: stray }), { code: 'ALREADY_EXISTS', message: /attestation_authority_key\.json/ });
+  await createDevnet({ validators: 1, dir: stray, force: true });
+  t.ok(await stat(join(stray, ATTESTATION_AUTHORITY_KEY_FILE)), 'and --force replaces it');
   // A stray node0 directory alone also counts as an existing devnet.
   const other = join(tmp.path, 'other');
   await createDevnet({ validators: 1, dir: other });
@@ -211,6 +240,70 @@ t.test('startDevnet runs the nodes and stops them cleanly', async (t) => {
   t.same(results.map((r) => [r.name, r.code]), [['node0', 0]], 'SIGTERM stops the node with exit code 0');
   const log = await readFile(join(dir, 'node0.log'), 'utf8');
   t.match(log, /committed block/, 'the node log is written to DIR/node0.log');
+});
+
+t.test('on a running devnet, the devnet authority attests and an agent registers, stakes and shows in the queries', async (t) => {
+  const tmp = tempDir();
+  t.teardown(tmp.remove);
+  const dir = join(tmp.path, 'net');
+  const nodes = await createDevnet({ validators: 1, dir, basePort: await freeBasePort() });
+  const net = startDevnet(nodes);
+  t.teardown(() => net.stop(1000));
+  const url = nodes[0].rpc;
+  const home = nodes[0].home;
+  const client = new RpcClient(url, { timeoutMs: 5000 });
+  const deadline = Date.now() + 30_000;
+  let height = 0n;
+  while (height < 1n && Date.now() < deadline) {
+    try {
+      height = BigInt((await client.status()).sync_info.latest_block_height);
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  t.ok(height >= 1n, 'the node commits blocks');
+
+  const run = async (...argv: string[]) => {
+    let stdout = '';
+    let stderr = '';
+    const io: Io = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } };
+    const code = await runCli(argv, io);
+    return { code, stdout, stderr, json: code === 0 && stdout !== '' ? JSON.parse(stdout) : undefined };
+  };
+  // The faucet (in node0's keyring) becomes an agent: attest its key with the devnet authority, as the README shows.
+  const faucet = (await run('keys', 'show', 'faucet', '--home', home)).json;
+  const attest = await run('agent', 'attest', '--authority-key', join(dir, ATTESTATION_AUTHORITY_KEY_FILE), '--pub-key', faucet.pub_key.value, '--chain-id', 'agentcluster-devnet');
+  t.equal(attest.code, 0, attest.stderr);
+  const file = join(tmp.path, 'attestation.json');
+  await writeFile(file, attest.stdout);
+  const reg = await run('tx', 'agent', 'register', '--from', 'faucet', '--home', home, '--attestation', file, '--gpu-memory-mb', '24576', '--models', 'llama-3-70b', '--commit');
+  t.equal(reg.code, 0, reg.stderr);
+  t.equal(reg.json.tx_result.code, 0, 'registered in a block');
+  const agent = await run('query', 'agent', 'faucet', '--home', home);
+  t.equal(agent.code, 0, agent.stderr);
+  t.equal(agent.json.address, faucet.address);
+  t.equal(agent.json.status, 'active');
+  t.equal(agent.json.attestation.kind, 'authority');
+  t.equal(agent.json.attestation.valid, true);
+  t.equal(agent.json.attestation.expires_at, formatTime(parseTime(attest.json.expires_at)));
+  t.same(agent.json.capabilities.models, ['llama-3-70b']);
+
+  const stake = await run('tx', 'staking', 'stake', '1000acc', '--from', 'faucet', '--home', home, '--moniker', 'faucet-val', '--commit');
+  t.equal(stake.code, 0, stake.stderr);
+  const v = await run('query', 'validator', faucet.address, '--home', home);
+  t.equal(v.code, 0, v.stderr);
+  t.equal(v.json.name, 'faucet-val');
+  t.equal(v.json.stake, '1000000000');
+  t.equal(v.json.operator, faucet.address);
+  t.same((await run('query', 'agents', '--capability', 'gpu', '--home', home)).json.agents.map((a: { address: string }) => a.address), [faucet.address]);
+  const set = await run('query', 'validators', '--home', home);
+  t.equal(set.code, 0, set.stderr);
+  t.equal(set.json.validators.length, 1, 'the genesis validator (the faucet joins at the next epoch)');
+  t.equal(set.json.validators[0].name, 'node0');
+  t.equal(set.json.validators[0].reputation_factor, '1000000');
+  t.equal(set.json.validators[0].stake, set.json.validators[0].voting_power);
+  await net.stop();
 });
 
 t.test('npm run devnet (scripts/devnet.ts) creates, starts and stops on SIGINT', async (t) => {

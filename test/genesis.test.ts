@@ -7,6 +7,7 @@ import { addressOf, generateKeyPair } from '../src/crypto/keys.ts';
 import { fromHex, toBase64, toHex, utf8 } from '../src/crypto/bytes.ts';
 import { sha256 } from '../src/crypto/hash.ts';
 import { parseTime } from '../src/codec/time.ts';
+import { MSG_TYPES } from '../src/codec/types.ts';
 import { BPS, CATEGORIES, TOTAL_SUPPLY_UACC, UACC_PER_ACC, defaultAppParams, defaultConsensusParams, type AppParams } from '../src/state/params.ts';
 import {
   DEFAULT_VALIDATOR_STAKE,
@@ -109,7 +110,8 @@ t.test('a built genesis round-trips and serialises stably', async (t) => {
     treasury: '800',
     team: '1200',
   });
-  t.same(json.app_state.params.fees.msg_gas, { send: '1000' });
+  t.same(json.app_state.params.fees.msg_gas.send, '1000');
+  t.same(Object.keys(json.app_state.params.fees.msg_gas).sort(), [...MSG_TYPES].sort(), 'every message type has a gas price');
   t.same(
     json.app_state.allocations.map((a) => [a.category, a.amount]),
     [
@@ -246,7 +248,7 @@ const rows: Row[] = [
   { name: 'unknown field at top level', mutate: (j) => void (j.app_version = '1'), path: 'app_version', re: /unknown field/ },
   { name: 'unknown field in consensus_params.block', mutate: (j) => void (j.consensus_params.block.time_iota_ms = '1'), path: 'consensus_params.block.time_iota_ms', re: /unknown field/ },
   { name: 'unknown field in app params', mutate: (j) => void (j.app_state.params.fees.tip = '1'), path: 'app_state.params.fees.tip', re: /unknown field/ },
-  { name: 'unknown params section', mutate: (j) => void (j.app_state.params.staking = {}), path: 'app_state.params.staking', re: /unknown field/ },
+  { name: 'unknown params section', mutate: (j) => void (j.app_state.params.minting = {}), path: 'app_state.params.minting', re: /unknown field/ },
   { name: 'unknown distribution category', mutate: (j) => void (j.app_state.params.supply.distribution_bps.founders = '0'), path: 'app_state.params.supply.distribution_bps.founders', re: /unknown field/ },
   { name: 'unknown field in a validator', mutate: (j) => void (j.validators[0].power = '10'), path: 'validators[0].power', re: /unknown field/ },
   { name: 'unknown field in a pub_key', mutate: (j) => void (j.validators[0].pub_key.extra = 1), path: 'validators[0].pub_key.extra', re: /unknown field/ },
@@ -314,7 +316,7 @@ const rows: Row[] = [
   { name: 'max_tx_bytes too small', mutate: (j) => void (j.app_state.params.tx.max_tx_bytes = '255'), path: 'app_state.params.tx.max_tx_bytes', re: /between 256 and 1048576/ },
   { name: 'max_tx_bytes too large', mutate: (j) => void (j.app_state.params.tx.max_tx_bytes = '1048577'), path: 'app_state.params.tx.max_tx_bytes', re: /between 256 and 1048576/ },
   { name: 'memo as large as the tx', mutate: (j) => void (j.app_state.params.tx.max_memo_bytes = j.app_state.params.tx.max_tx_bytes), path: 'app_state.params.tx.max_memo_bytes', re: /smaller than max_tx_bytes/ },
-  { name: 'msg_gas key not an identifier', mutate: (j) => void (j.app_state.params.fees.msg_gas['bad-key'] = '1'), path: 'app_state.params.fees.msg_gas["bad-key"]', re: /message type names/ },
+  { name: 'msg_gas key not an identifier', mutate: (j) => void (j.app_state.params.fees.msg_gas['bad-key'] = '1'), path: 'app_state.params.fees.msg_gas["bad-key"]', re: /lower-case letters, digits and underscores/ },
   { name: 'msg_gas key in upper case', mutate: (j) => void (j.app_state.params.fees.msg_gas.Send = '1'), path: 'app_state.params.fees.msg_gas.Send', re: /lower-case/ },
   { name: 'msg_gas __proto__ key', mutate: (j) => JSON.parse(JSON.stringify(j).replace('"msg_gas":{', '"msg_gas":{"__proto__":"1",')), path: 'app_state.params.fees.msg_gas.__proto__' },
   { name: 'msg_gas not an object', mutate: (j) => void (j.app_state.params.fees.msg_gas = ['send']), path: 'app_state.params.fees.msg_gas', re: /JSON object/ },
@@ -371,7 +373,7 @@ const rows: Row[] = [
   { name: 'team accounts not summing', mutate: (j) => void (j.app_state.allocations[5].accounts[0].amount = String(share('team') - 1n)), path: 'app_state.allocations[5].accounts', re: /must sum to exactly the team allocation/ },
   { name: 'team accounts above the team amount', mutate: (j) => void j.app_state.allocations[5].accounts.push({ address: A1, amount: '1' }), path: 'app_state.allocations[5].accounts', re: /exactly/ },
   { name: 'no team accounts', mutate: (j) => void (j.app_state.allocations[5].accounts = []), path: 'app_state.allocations[5].accounts', re: /team accounts sum to 0/ },
-  { name: 'validator stakes exceeding the validators category', mutate: (j) => void (j.validators[0].stake = String(share('validators'))), path: 'validators', re: /validator stakes \(303000000000000 uacc\).*exceed the validators allocation of 300000000000000/ },
+  { name: 'validator stakes exceeding the validators category', mutate: (j) => void (j.validators[0].stake = String(share('validators'))), path: 'validators', re: /validator stakes and agent bonds \(303040000000000 uacc\).*exceed the validators allocation of 300000000000000/ },
   {
     name: 'validator stakes plus accounts exceeding the validators category',
     mutate: (j) => void j.app_state.allocations[0].accounts.push({ address: A1, amount: String(share('validators') - 4n * DEFAULT_VALIDATOR_STAKE + 1n) }),
@@ -401,9 +403,9 @@ t.test('accepted edge cases', async (t) => {
   const j = baseJSON();
   j.app_state.allocations = [3, 5, 0, 1, 4, 2].map((i) => j.app_state.allocations[i]);
   t.same(parseGenesis(j), g);
-  // Stakes plus accounts exactly filling the validators category.
+  // Stakes, agent bonds and accounts exactly filling the validators category.
   const k = baseJSON();
-  k.app_state.allocations[0].accounts.push({ address: A1, amount: String(share('validators') - 4n * DEFAULT_VALIDATOR_STAKE) });
+  k.app_state.allocations[0].accounts.push({ address: A1, amount: String(share('validators') - 4n * (DEFAULT_VALIDATOR_STAKE + defaultAppParams().agents.bond)) });
   t.equal(parseGenesis(k).allocations[0].accounts.length, 1);
   // The same address in two categories is fine (one per category).
   const m = baseJSON();

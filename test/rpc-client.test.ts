@@ -30,13 +30,19 @@ import {
   parseInt64,
   parseUint,
   type SubscriptionEvent,
+  supplyPartsSum,
 } from '../src/rpc/client.ts';
 import { urlOfListenAddress } from '../src/cli/query.ts';
 import { runCli } from '../src/cli/index.ts';
 import type { Io } from '../src/cli/command.ts';
 import { Keyring } from '../src/cli/keyring.ts';
 import { mkdir } from 'node:fs/promises';
-import { fixture, nextBlock, openApp, send, type Fixture } from './helpers/chain.ts';
+import { fixture, nextBlock, openApp, send, seededKey, type Fixture } from './helpers/chain.ts';
+import { keyFileToJSON } from '../src/crypto/keys.ts';
+import { agents as agentsRepo } from '../src/state/agents.ts';
+import { UACC_PER_ACC, type AppParams } from '../src/state/params.ts';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { tempDir } from './helpers/tmp.ts';
 import { stateOnlyRpcContext } from './helpers/rpc-context.ts';
 
@@ -111,6 +117,8 @@ class TestNode {
   readonly subs = new Map<WebSocket, Map<string, string | number>>();
   /** Every method call the node saw, in order (method names). */
   readonly seen: string[] = [];
+  /** How many validators the canned `validators` method pages through. */
+  cannedValidators = 3;
   private readonly txs = new Map<string, { height: bigint; index: number; tx: Uint8Array; result: unknown }>();
   private readonly table: MethodTable;
 
@@ -312,6 +320,32 @@ class TestNode {
         const check = { code: 0, data: null, log: '', info: '', gas_wanted: '0', gas_used: '0', events: [], codespace: '' };
         return { check_tx: check, tx_result: result, hash, height: height.toString() };
       }),
+      // CometBFT's paging over `cannedValidators` synthetic entries (the bare App keeps no validator sets).
+      validators: m(
+        [
+          { name: 'height', type: 'int64', optional: true },
+          { name: 'page', type: 'int', optional: true },
+          { name: 'per_page', type: 'int', optional: true },
+        ],
+        (args) => {
+          this.seen.push(`validators:${args.height ?? ''}:${args.page ?? ''}:${args.per_page ?? ''}`);
+          const perPage = Math.min((args.per_page as number | undefined) ?? 30, 100);
+          const page = (args.page as number | undefined) ?? 1;
+          const all = Array.from({ length: this.cannedValidators }, (_, i) => ({
+            address: toHex(new Uint8Array(20).fill(i + 1)),
+            pub_key: { type: 'tendermint/PubKeyEd25519', value: toBase64(new Uint8Array(32).fill(i + 1)) },
+            voting_power: String(1000 + i),
+            proposer_priority: '0',
+            stake: String(1000 + i),
+            reputation_factor: '1000000',
+            operator: toHex(new Uint8Array(20).fill(i + 1)),
+            name: `v${i}`,
+          }));
+          if (page > Math.max(1, Math.ceil(all.length / perPage))) throw RpcError.invalidParams(`page should be within [1, ${Math.ceil(all.length / perPage)}] range, given ${page}`);
+          const slice = all.slice((page - 1) * perPage, page * perPage);
+          return { block_height: (args.height as bigint | undefined)?.toString() ?? (app.head().height + 1n).toString(), validators: slice, count: String(slice.length), total: String(all.length) };
+        },
+      ),
       tx: m([{ name: 'hash', type: 'hex' }, { name: 'prove', type: 'bool', optional: true }], (args) => {
         const hash = toHex(args.hash as Uint8Array);
         const found = this.txs.get(hash);
@@ -329,8 +363,8 @@ interface Setup {
   client: RpcClient;
 }
 
-async function setup(t: Test, options: { timeoutMs?: number } = {}): Promise<Setup> {
-  const fx = fixture();
+async function setup(t: Test, options: { timeoutMs?: number; fund?: bigint; params?: (p: AppParams) => void } = {}): Promise<Setup> {
+  const fx = fixture({ fund: options.fund, params: options.params });
   const { app, cleanup } = await openApp(fx.genesis);
   t.teardown(cleanup);
   const [alice, bob] = fx.users;
@@ -394,7 +428,7 @@ t.test('typed calls return the node\'s JSON as is', async (t) => {
   t.equal(parseUint(acc.balance), (await getAccount(app.store, alice)).balance, 'amounts parse to bigint');
   t.same(await client.account(toHex(alice).toLowerCase()), acc, 'hex text works too');
   const s = await client.supply();
-  t.equal(BigInt(s.balances) + BigInt(s.staked) + BigInt(s.unvested) + BigInt(s.burned), BigInt(s.total));
+  t.equal(supplyPartsSum(s), BigInt(s.total));
   t.equal((await client.params()).fees.burn_bps, '5000');
   t.equal((await client.abciInfo()).response.last_block_height, '2');
   t.equal((await client.status()).node_info.network, 'test-chain');
@@ -402,10 +436,35 @@ t.test('typed calls return the node\'s JSON as is', async (t) => {
   const q = await client.abciQuery('/account', alice);
   t.equal(q.response.code, 0);
   t.equal(q.response.proofOps, null);
-  const pending = await rejection(client.agents({ page: 1, perPage: 10, status: 'active' }));
+  // issue 6: the genesis validator is an agent (and a validator)
+  const v0 = toHex(addr(fx.validator));
+  const agents = await client.agents({ page: 1, perPage: 10, status: 'active' });
+  t.same(agents.agents.map((a) => a.address), [v0]);
+  t.equal(agents.total, '1');
+  t.same(await client.agent(v0), agents.agents[0]);
+  t.equal((await client.validator(addr(fx.validator))).status, 'bonded');
+  const none = await rejection(client.agent(addr(fx.users[0])));
+  t.ok(none instanceof RpcClientError);
+  t.equal((none as RpcClientError).code, RpcCode.INTERNAL_ERROR);
+  t.match((none as RpcClientError).data, /^agent [0-9A-F]{40} not found$/);
+  const pending = await rejection(client.tasks({ page: 1, perPage: 10, status: 'open' }));
   t.ok(pending instanceof RpcClientError);
   t.equal((pending as RpcClientError).code, RpcCode.METHOD_NOT_FOUND);
-  t.match((pending as RpcClientError).data, /issue 6/);
+  t.match((pending as RpcClientError).data, /issue 7/);
+});
+
+t.test('allValidators: every page of one height, merged', async (t) => {
+  const { node, client } = await setup(t);
+  node.cannedValidators = 250;
+  const all = await client.allValidators();
+  t.equal(all.validators.length, 250);
+  t.equal(all.count, '250');
+  t.equal(all.total, '250');
+  t.same(all.validators.map((v) => v.name), Array.from({ length: 250 }, (_, i) => `v${i}`), 'in order, none twice');
+  const calls = node.seen.filter((m) => m.startsWith('validators:'));
+  t.same(calls, ['validators::1:100', `validators:${all.block_height}:2:100`, `validators:${all.block_height}:3:100`], 'later pages at the first page\'s height');
+  node.cannedValidators = 2;
+  t.equal((await client.allValidators(1)).validators.length, 2);
 });
 
 t.test('errors: JSON-RPC errors are RpcClientError {code, message, data}; transport failures name the URL', async (t) => {
@@ -745,4 +804,283 @@ t.test('tx bank send: argument checks', async (t) => {
   t.equal(node.seen.filter((m) => m.startsWith('broadcast')).length, 0, 'nothing was broadcast');
   const help = await cli(...base, '--help');
   t.match(help.stdout, /Usage: agentcluster tx bank send FROM_KEY TO_ADDRESS AMOUNT --home DIR/);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// CLI: tx agent, tx staking, query agent(s) / validator(s)
+// ---------------------------------------------------------------------------------------------------------------
+
+const ACC = UACC_PER_ACC;
+
+interface AgentSetup extends Setup {
+  home: string;
+  dir: string;
+  /** An attestation file for alice issued by the chain's authority, valid from genesis time for 30 days. */
+  attestation: string;
+  authorityFile: string;
+  consensusKeyFile: string;
+}
+
+async function agentSetup(t: Test): Promise<AgentSetup> {
+  const authority = seededKey(99);
+  const base = await setup(t, {
+    fund: 100_000n * ACC,
+    params: (p) => {
+      p.agents.attestation_authorities = { test: toHex(authority.publicKey) };
+    },
+  });
+  const home = await homeWithKeys(t, base.fx);
+  const dir = tempDir();
+  t.teardown(dir.remove);
+  const authorityFile = join(dir.path, 'authority.json');
+  await writeFile(authorityFile, JSON.stringify(keyFileToJSON(authority)));
+  const consensusKeyFile = join(dir.path, 'priv_validator_key.json');
+  await writeFile(consensusKeyFile, JSON.stringify(keyFileToJSON(seededKey(70))));
+  const attestation = join(dir.path, 'attestation.json');
+  // `agent attest` as the authority would run it; issued at genesis time so that it is valid at the test chain's block times.
+  const issued = await cli(
+    'agent', 'attest', '--authority-key', authorityFile, '--pub-key', toHex(base.fx.users[0].publicKey), '--chain-id', base.app.genesis.chainId,
+    '--issued-at', formatTime(base.app.genesis.genesisTime),
+  );
+  t.equal(issued.code, 0, issued.stderr);
+  await writeFile(attestation, issued.stdout);
+  return { ...base, home, dir: dir.path, attestation, authorityFile, consensusKeyFile };
+}
+
+t.test('tx agent register, tx staking stake/unstake, tx agent renew/deregister, and the queries that show them', async (t) => {
+  const s = await agentSetup(t);
+  const { fx, app, node, home } = s;
+  const alice = toHex(addr(fx.users[0]));
+  const p = fx.genesis.appParams;
+  const common = ['--from', 'alice', '--home', home, '--node', node.url];
+
+  const reg = await cli(
+    'tx', 'agent', 'register', ...common, '--attestation', s.attestation, '--cpu-cores', '16', '--gpu-memory-mb', '24576',
+    '--llm-tokens-per-second', '900', '--models', 'llama-3-70b,mistral-7b', '--skills', 'code-review', '--commit',
+  );
+  t.equal(reg.code, 0, reg.stderr);
+  t.equal(reg.json.tx_result.code, 0, 'the registration succeeded in its block');
+  t.ok(node.seen.includes('params'), 'the default bond and the gas came from the params');
+  const gasWanted = BigInt(reg.json.tx_result.gas_wanted);
+  t.ok(gasWanted >= BigInt(reg.json.tx_result.gas_used) && BigInt(reg.json.tx_result.gas_used) > p.fees.msg_gas.register_agent, 'the gas limit covers the message\'s schedule entry');
+  const record = (await agentsRepo.get(app.store, addr(fx.users[0])))!;
+  t.equal(record.bond, p.agents.bond, 'the default bond is the chain\'s agents.bond');
+
+  const shown = await cli('query', 'agent', 'alice', '--home', home, '--node', node.url);
+  t.equal(shown.code, 0, shown.stderr);
+  t.equal(shown.json.address, alice);
+  t.equal(shown.json.status, 'active');
+  t.equal(shown.json.bond, p.agents.bond.toString());
+  t.same(shown.json.capabilities, { cpu_cores: 16, gpu_memory_mb: '24576', llm_tokens_per_second: '900', models: ['llama-3-70b', 'mistral-7b'], skills: ['code-review'] });
+  t.equal(shown.json.attestation.kind, 'authority');
+  t.equal(shown.json.attestation.valid, true);
+  t.equal(shown.json.attestation.expires_at, formatTime(app.genesis.genesisTime + 30n * 86_400n * 1_000_000_000n));
+  t.equal(shown.json.validator, null);
+  t.same((await cli('query', 'agent', alice, '--node', node.url)).json, shown.json, 'by address too');
+
+  const listed = await cli('query', 'agents', '--status', 'active', '--capability', 'gpu', '--per-page', '10', '--page', '1', '--node', node.url);
+  t.equal(listed.code, 0, listed.stderr);
+  t.same(listed.json.agents.map((a: { address: string }) => a.address), [alice]);
+  t.equal(listed.json.total, '1');
+  t.equal((await cli('query', 'agents', '--node', node.url)).json.total, '2', 'alice and the genesis validator');
+
+  // Stake with a node's consensus key; the validator record appears.
+  const cons = toHex(addr(seededKey(70)));
+  const stake = await cli('tx', 'staking', 'stake', '1500acc', ...common, '--consensus-key', s.consensusKeyFile, '--moniker', 'alice-val');
+  t.equal(stake.code, 0, stake.stderr);
+  t.equal(stake.json.code, 0);
+  t.equal((await cli('query', 'agent', 'alice', '--home', home, '--node', node.url)).json.validator, cons);
+  const v = await cli('query', 'validator', cons, '--node', node.url);
+  t.equal(v.code, 0, v.stderr);
+  t.equal(v.json.address, cons);
+  t.equal(v.json.operator, alice);
+  t.equal(v.json.name, 'alice-val');
+  t.equal(v.json.stake, (1_500n * ACC).toString());
+  t.equal(v.json.status, 'unbonded', 'power comes at the next epoch');
+  t.equal(v.json.reputation_factor_decimal, '1.000000');
+  t.same(v.json.pub_key, { type: 'tendermint/PubKeyEd25519', value: toBase64(seededKey(70).publicKey) });
+
+  // A second stake adds to it (the consensus key is already fixed); then unstake part of it.
+  t.equal((await cli('tx', 'staking', 'stake', '500000000', ...common, '--commit')).code, 0);
+  t.equal((await cli('query', 'validator', cons, '--node', node.url)).json.stake, (2_000n * ACC).toString());
+  const unstake = await cli('tx', 'staking', 'unstake', '1000acc', ...common, '--commit');
+  t.equal(unstake.code, 0, unstake.stderr);
+  const after = await cli('query', 'agent', 'alice', '--home', home, '--node', node.url);
+  t.same(after.json.unbonding.map((u: { kind: string; amount: string }) => [u.kind, u.amount]), [['stake', (1_000n * ACC).toString()]]);
+  t.equal((await cli('query', 'validator', cons, '--node', node.url)).json.stake, (1_000n * ACC).toString());
+
+  // The chain refuses what its rules forbid: the command fails with the tx's own code.
+  const jail = await cli('tx', 'staking', 'unjail', ...common);
+  t.equal(jail.code, 1);
+  t.match(jail.stderr, /^error \[VALIDATOR_STATE\]: the node refused the tx: validator [0-9A-F]{40} is not jailed \(code 106, codespace agentcluster; tx [0-9A-F]{64}\)\n$/);
+  const small = await cli('tx', 'staking', 'unstake', '999acc', ...common);
+  t.equal(small.code, 1);
+  t.match(small.stderr, /^error \[STAKE_TOO_SMALL\]: /);
+  const notAgent = await cli('tx', 'staking', 'stake', '1000acc', '--from', 'bob', '--home', home, '--node', node.url);
+  t.equal(notAgent.code, 1);
+  t.match(notAgent.stderr, /^error \[NOT_AN_AGENT\]: .* is not a registered agent/);
+  const again = await cli('tx', 'agent', 'register', ...common, '--attestation', s.attestation);
+  t.equal(again.code, 1);
+  t.match(again.stderr, /^error \[ALREADY_REGISTERED\]: /);
+
+  // Renew with a fresh attestation (a later issue time): the expiry moves.
+  const renewFile = join(s.dir, 'renew.json');
+  const fresh = await cli(
+    'agent', 'attest', '--authority-key', s.authorityFile, '--pub-key', toHex(fx.users[0].publicKey), '--chain-id', app.genesis.chainId,
+    '--issued-at', formatTime(app.head().time), '--valid-for', '86400',
+  );
+  await writeFile(renewFile, fresh.stdout);
+  const renew = await cli('tx', 'agent', 'renew', ...common, '--attestation', renewFile, '--commit');
+  t.equal(renew.code, 0, renew.stderr);
+  t.equal((await cli('query', 'agent', 'alice', '--home', home, '--node', node.url)).json.attestation.expires_at, fresh.json.expires_at);
+
+  // Deregistering needs the stake gone first; then the bond unbonds.
+  const early = await cli('tx', 'agent', 'deregister', ...common);
+  t.equal(early.code, 1);
+  t.match(early.stderr, /^error \[VALIDATOR_STATE\]: .*unstake it all first/);
+  t.equal((await cli('tx', 'staking', 'unstake', '1000acc', ...common)).code, 0);
+  const dereg = await cli('tx', 'agent', 'deregister', ...common, '--commit');
+  t.equal(dereg.code, 0, dereg.stderr);
+  const gone = await cli('query', 'agent', 'alice', '--home', home, '--node', node.url);
+  t.equal(gone.json.status, 'unbonding');
+  t.equal(gone.json.bond, '0');
+  t.same(gone.json.unbonding.map((u: { kind: string }) => u.kind).sort(), ['bond', 'stake', 'stake']);
+  t.same((await cli('query', 'agents', '--status', 'unbonding', '--node', node.url)).json.agents.map((a: { address: string }) => a.address), [alice]);
+
+  // Not found: exit 1, NOT_FOUND, the node's sentence.
+  const bob = toHex(addr(fx.users[1]));
+  const missing = await cli('query', 'agent', 'bob', '--home', home, '--node', node.url);
+  t.equal(missing.code, 1);
+  t.equal(missing.stderr, `error [NOT_FOUND]: the node at ${node.url} refused agent: Internal error (-32603): agent ${bob} not found\n`);
+  const noValidator = await cli('query', 'validator', bob, '--node', node.url);
+  t.equal(noValidator.code, 1);
+  t.match(noValidator.stderr, /^error \[NOT_FOUND\]: .*validator [0-9A-F]{40} not found\n$/);
+  const badFilter = await cli('query', 'agents', '--capability', 'Not A Tag', '--node', node.url);
+  t.equal(badFilter.code, 1);
+  t.match(badFilter.stderr, /^error \[INVALID_FIELD\]: .*Invalid params \(-32602\): capability must be a model or skill tag/);
+});
+
+t.test('tx staking stake: --consensus-pub-key, and the agent key by default', async (t) => {
+  const s = await agentSetup(t);
+  const { fx, app, node, home } = s;
+  const common = ['--from', 'alice', '--home', home, '--node', node.url];
+  t.equal((await cli('tx', 'agent', 'register', ...common, '--attestation', s.attestation, '--bond', '10001acc')).code, 0);
+  t.equal((await agentsRepo.get(app.store, addr(fx.users[0])))!.bond, 10_001n * ACC, '--bond above the minimum');
+  const key = seededKey(71);
+  const r = await cli('tx', 'staking', 'stake', '1000acc', ...common, '--consensus-pub-key', '0x' + toHex(key.publicKey).toLowerCase());
+  t.equal(r.code, 0, r.stderr);
+  const v = (await cli('query', 'validator', toHex(addr(key)), '--node', node.url)).json;
+  t.equal(v.operator, toHex(addr(fx.users[0])));
+  t.equal(v.name, toHex(addr(fx.users[0])).slice(0, 12), 'no moniker: the address\'s first 12 hex digits');
+  // bob registers and stakes without a consensus key: his own key is the consensus key.
+  const bobAtt = join(s.dir, 'bob.json');
+  const issued = await cli('agent', 'attest', '--authority-key', s.authorityFile, '--pub-key', toHex(fx.users[1].publicKey), '--chain-id', app.genesis.chainId, '--issued-at', formatTime(app.genesis.genesisTime));
+  await writeFile(bobAtt, issued.stdout);
+  const bobArgs = ['--from', 'bob', '--home', home, '--node', node.url];
+  t.equal((await cli('tx', 'agent', 'register', ...bobArgs, '--attestation', bobAtt)).code, 0);
+  t.equal((await cli('tx', 'staking', 'stake', '1000acc', ...bobArgs)).code, 0);
+  t.equal((await cli('query', 'agent', 'bob', '--home', home, '--node', node.url)).json.validator, toHex(addr(fx.users[1])));
+  // another agent may not take alice's consensus key
+  const taken = await cli('tx', 'staking', 'stake', '1000acc', ...bobArgs, '--consensus-pub-key', toHex(key.publicKey));
+  t.equal(taken.code, 1);
+  t.match(taken.stderr, /^error \[VALIDATOR_STATE\]: .*cannot change/);
+});
+
+t.test('tx agent / tx staking / query agents|validator|validators: argument checks', async (t) => {
+  const s = await agentSetup(t);
+  const { node, home } = s;
+  const common = ['--from', 'alice', '--home', home, '--node', node.url];
+  const reg = ['tx', 'agent', 'register', ...common, '--attestation', s.attestation];
+  const usage: Array<[string[], RegExp]> = [
+    [['tx', 'agent', 'register', '--home', home, '--attestation', s.attestation], /missing required option --from NAME/],
+    [['tx', 'agent', 'register', ...common], /missing required option --attestation FILE/],
+    [[...reg, '--models', 'Llama'], /--models: tag "Llama" must be 1-64 characters/],
+    [[...reg, '--skills', 'a,,b'], /--skills: tag "" must be/],
+    [[...reg, '--skills', 'a,b,a'], /--skills lists "a" twice/],
+    [[...reg, '--cpu-cores', '4294967296'], /--cpu-cores must be an integer from 0 to 4294967295/],
+    [[...reg, '--gpu-memory-mb=-1'], /--gpu-memory-mb must be an integer from 0/],
+    [[...reg, '--llm-tokens-per-second', 'fast'], /--llm-tokens-per-second must be an integer/],
+    [[...reg, '--bond', '1.5'], /--bond: amount must be an integer number of uacc/],
+    [[...reg, '--bond', '0'], /--bond must be more than 0/],
+    [[...reg, '--sync', '--async'], /choose one of --sync, --async, --commit/],
+    [['tx', 'agent', 'renew', ...common], /missing required option --attestation FILE/],
+    [['tx', 'agent', 'deregister', '--from', 'alice'], /missing required option --home DIR/],
+    [['tx', 'agent', 'frob'], /unknown command 'tx agent frob'/],
+    [['tx', 'staking', 'stake', ...common], /missing argument AMOUNT/],
+    [['tx', 'staking', 'stake', '0', ...common], /AMOUNT must be more than 0/],
+    [['tx', 'staking', 'stake', 'lots', ...common], /AMOUNT: amount must be/],
+    [['tx', 'staking', 'stake', '1acc', ...common, '--consensus-key', s.consensusKeyFile, '--consensus-pub-key', 'AB'.repeat(32)], /not both/],
+    [['tx', 'staking', 'stake', '1acc', ...common, '--consensus-pub-key', 'AB'], /--consensus-pub-key must be an ed25519 public key as 64 hex characters/],
+    [['tx', 'staking', 'stake', '1acc', ...common, '--consensus-pub-key', '00'.repeat(32)], /--consensus-pub-key is not a valid ed25519 public key/],
+    [['tx', 'staking', 'stake', '1acc', ...common, '--moniker', 'x'.repeat(65)], /--moniker must be 1-64 printable ASCII characters/],
+    [['tx', 'staking', 'unstake', ...common], /missing argument AMOUNT/],
+    [['tx', 'staking', 'unjail', ...common, 'extra'], /unexpected argument 'extra'/],
+    [['query', 'agent', 'alice', '--node', node.url], /ADDRESS\|KEYNAME must be an address \(40 hex characters\) or a key name with --home DIR/],
+    [['query', 'agents', '--status', 'jailed', '--node', node.url], /--status must be one of active, unbonding, validator, got "jailed"/],
+    [['query', 'agents', '--page', '0', '--node', node.url], /--page must be an integer from 1 up/],
+    [['query', 'agents', '--per-page', '101', '--node', node.url], /--per-page must be an integer from 1 to 100/],
+    [['query', 'validator', 'alice', '--node', node.url], /ADDRESS must be a consensus address \(40 hex characters\)/],
+    [['query', 'validators', 'x', '--node', node.url], /HEIGHT must be a positive integer/],
+  ];
+  for (const [argv, message] of usage) {
+    const r = await cli(...argv);
+    t.equal(r.code, 2, `${argv.join(' ')}: ${r.stderr}`);
+    t.match(r.stderr, message);
+    t.equal(r.stdout, '');
+  }
+  // Failures that are not the command line's: exit 1 with the error's code, before anything is broadcast.
+  const failures: Array<[string[], RegExp]> = [
+    [[...reg, '--bond', '5000acc'], /^error \[BOND_TOO_SMALL\]: --bond 5000000000 uacc is below the chain's agents\.bond of 10000000000 uacc \(10000 ACC\)/],
+    [[...reg, '--models', Array.from({ length: 17 }, (_, i) => `m${i}`).join(',')], /^error \[INVALID_FIELD\]: --models lists 17 tags; the chain allows at most agents\.max_tags = 16/],
+    [['tx', 'agent', 'register', ...common, '--attestation', join(s.dir, 'nope.json')], /^error \[NOT_FOUND\]: .*nope\.json does not exist/],
+    [['tx', 'agent', 'register', '--from', 'carol', '--home', home, '--attestation', s.attestation, '--node', node.url], /^error \[NOT_FOUND\]: no key named 'carol'/],
+    [['tx', 'staking', 'stake', '1acc', ...common, '--consensus-key', join(s.dir, 'nope.json')], /^error \[NOT_FOUND\]: .*nope\.json does not exist/],
+    [['tx', 'staking', 'stake', '1acc', ...common, '--consensus-key', s.attestation], /^error \[BAD_KEY\]: /],
+  ];
+  for (const [argv, message] of failures) {
+    const r = await cli(...argv);
+    t.equal(r.code, 1, `${argv.join(' ')}: ${r.stderr}`);
+    t.match(r.stderr, message);
+  }
+  t.equal(node.seen.filter((m) => m.startsWith('broadcast')).length, 0, 'nothing was broadcast');
+
+  // help for every new command
+  for (const path of [['tx', 'agent'], ['tx', 'agent', 'register'], ['tx', 'agent', 'deregister'], ['tx', 'agent', 'renew'], ['tx', 'staking'], ['tx', 'staking', 'stake'], ['tx', 'staking', 'unstake'], ['tx', 'staking', 'unjail'], ['query', 'agent'], ['query', 'agents'], ['query', 'validator'], ['query', 'validators']]) {
+    const help = await cli(...path, '--help');
+    t.equal(help.code, 0);
+    t.match(help.stdout, new RegExp(`^Usage: agentcluster ${path.join(' ')}`));
+  }
+});
+
+t.test('query validators: every page merged, with the state fields', async (t) => {
+  const { node } = await setup(t);
+  node.cannedValidators = 130;
+  const r = await cli('query', 'validators', '--node', node.url);
+  t.equal(r.code, 0, r.stderr);
+  t.same(Object.keys(r.json), ['block_height', 'validators', 'count', 'total']);
+  t.equal(r.json.validators.length, 130);
+  t.equal(r.json.count, '130');
+  t.same(Object.keys(r.json.validators[0]), ['address', 'pub_key', 'voting_power', 'proposer_priority', 'stake', 'reputation_factor', 'operator', 'name']);
+  const at = await cli('query', 'validators', '7', '--node', node.url);
+  t.equal(at.json.block_height, '7');
+});
+
+t.test('tx agent register holds back an attestation issued after the chain\'s latest block time', async (t) => {
+  const s = await agentSetup(t);
+  const { fx, app, node, home } = s;
+  const file = join(s.dir, 'ahead.json');
+  const ahead = await cli(
+    'agent', 'attest', '--authority-key', s.authorityFile, '--pub-key', toHex(fx.users[0].publicKey), '--chain-id', app.genesis.chainId,
+    '--issued-at', formatTime(app.head().time + 2_000_000_000n),
+  );
+  await writeFile(file, ahead.stdout);
+  // The chain's time moves on by two blocks of one second while the command waits.
+  const timers = [300, 700].map((ms) => setTimeout(() => void nextBlock(app, []), ms));
+  t.teardown(() => timers.forEach(clearTimeout));
+  const before = node.seen.filter((m) => m === 'status').length;
+  const r = await cli('tx', 'agent', 'register', '--from', 'alice', '--home', home, '--node', node.url, '--attestation', file);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.json.code, 0, 'accepted: its block is after the issue time');
+  t.ok(node.seen.filter((m) => m === 'status').length - before >= 3, 'it polled the node\'s status until the chain caught up');
+  t.equal((await agentsRepo.get(app.store, addr(fx.users[0])))!.attestationKind, 'authority');
 });

@@ -127,14 +127,18 @@ t.test('supply: the breakdown adds up to 10^15 uacc and matches the state', asyn
   const b = await checkSupply(app.store);
   t.equal(s.total, TOTAL_SUPPLY_UACC.toString());
   t.equal(s.total, '1000000000000000');
-  t.equal(BigInt(s.balances) + BigInt(s.staked) + BigInt(s.unvested) + BigInt(s.burned), BigInt(s.total), 'balances + staked + unvested + burned = total');
-  t.same([s.balances, s.staked, s.unvested, s.burned, s.pools_total], [b.balances, b.stakes, b.unvested, b.burned, b.pools].map(String));
+  const parts = [s.circulating, s.pools_total, s.bonded, s.staked, s.unbonding, s.slash_escrow, s.unvested, s.burned];
+  t.equal(parts.reduce((sum: bigint, v: string) => sum + BigInt(v), 0n), BigInt(s.total), 'circulating + pools + bonded + staked + unbonding + slash escrow + unvested + burned = total');
+  t.same(parts, [b.circulating, b.modulesTotal, b.bonded, b.staked, b.unbonding, b.slashEscrow, b.unvested, b.burned].map(String));
   t.ok(BigInt(s.burned) > 0n, 'the fees of the transfers burned something');
-  t.same(Object.keys(s.pools), ['validators', 'compute_providers', 'marketplace', 'review_committees', 'treasury', 'fee_collector']);
+  t.same(Object.keys(s.pools), [
+    'validators', 'compute_providers', 'marketplace', 'review_committees', 'treasury',
+    'rewards/compute_providers', 'rewards/marketplace', 'rewards/review_committees', 'fee_collector',
+  ]);
   t.equal(Object.values(s.pools as Record<string, string>).reduce((sum, v) => sum + BigInt(v), 0n), BigInt(s.pools_total));
   t.equal(s.pools.treasury, (await getAccount(app.store, moduleAddress(ModuleAccount.TREASURY))).balance.toString());
   t.equal(s.height, app.head().height.toString());
-  for (const v of [s.total, s.balances, s.staked, s.unvested, s.burned, s.pools_total, ...Object.values(s.pools)]) t.match(v, /^(0|[1-9][0-9]*)$/);
+  for (const v of [s.total, ...parts, ...Object.values(s.pools)]) t.match(v, /^(0|[1-9][0-9]*)$/);
 });
 
 t.test('params: the app params JSON, as in genesis', async (t) => {
@@ -148,8 +152,9 @@ t.test('params: the app params JSON, as in genesis', async (t) => {
 t.test('the family of later issues: parameters checked now, then a clear "not available yet"', async (t) => {
   const { table } = await chain(t);
   const address = 'AB'.repeat(20);
+  // agent, agents and validator are real since issue 6 (test/agents-rpc.test.ts).
+  t.ok(['agent', 'agents', 'validator'].every((m) => m in table));
   const records: Array<[string, Args, RegExp]> = [
-    ['agent', { address }, /issue 6/],
     ['task', { id: 7n }, /issue 7/],
     ['committee', { task_id: 7n }, /issue 7/],
     ['reputation', { address }, /issue 7/],
@@ -163,6 +168,7 @@ t.test('the family of later issues: parameters checked now, then a clear "not av
   }
   const badKeys: Array<[string, Args, RegExp]> = [
     ['agent', { address: 'nope' }, /^address must be 40 hex characters/],
+    ['validator', { address: 'nope' }, /^address must be 40 hex characters/],
     ['reputation', {}, /^address must be 40 hex characters/],
     ['task', { id: -1n }, /^id must be a non-negative integer/],
     ['task', {}, /^id must be a non-negative integer/],
@@ -175,7 +181,7 @@ t.test('the family of later issues: parameters checked now, then a clear "not av
     t.match(err.data, data);
   }
 
-  for (const [method, issue] of [['agents', /issue 6/], ['tasks', /issue 7/], ['proposals', /issue 8/]] as const) {
+  for (const [method, issue] of [['tasks', /issue 7/], ['proposals', /issue 8/]] as const) {
     t.same(table[method].params.slice(0, 2), [{ name: 'page', type: 'int', optional: true }, { name: 'per_page', type: 'int', optional: true }]);
     const err = await rpcError(call(table, method, { page: 1, per_page: 100, status: 'open' }));
     t.equal(err.code, RpcCode.METHOD_NOT_FOUND, method);
@@ -194,7 +200,20 @@ t.test('the family of later issues: parameters checked now, then a clear "not av
   }
   t.match((await rpcError(call(table, 'tasks', { submitter: 'xyz' }))).data, /^submitter must be 40 hex characters/);
   t.match((await rpcError(call(table, 'tasks', { assignee: '12' }))).data, /^assignee must be 40 hex characters/);
-  t.match((await rpcError(call(table, 'agents', { capability: 'GPU!' }))).data, /^capability must be a lower-case word/);
+  t.match((await rpcError(call(table, 'agents', { capability: 'GPU!' }))).data, /^capability must be a model or skill tag/);
+  t.match((await rpcError(call(table, 'agents', { status: 'open' }))).data, /^status must be one of active, unbonding, validator/);
+});
+
+t.test('agent, agents, validator on a chain without registered agents: the genesis validator is one', async (t) => {
+  const { fx, table } = await chain(t);
+  const v = toHex(addr(fx.validator));
+  const list = await call(table, 'agents', {});
+  t.same(list.agents.map((a: { address: string }) => a.address), [v]);
+  t.equal((await call(table, 'agent', { address: v })).attestation.kind, 'genesis');
+  t.equal((await call(table, 'validator', { address: v })).status, 'bonded');
+  const missing = await rpcError(call(table, 'agent', { address: toHex(addr(fx.users[0])) }));
+  t.equal(missing.code, RpcCode.INTERNAL_ERROR);
+  t.equal(missing.data, `agent ${toHex(addr(fx.users[0]))} not found`);
 });
 
 t.test('the registry with a reader: what a later issue adds (record, not found, paging, filters)', async (t) => {
@@ -336,10 +355,12 @@ t.test('abci_query at older heights reads the state of that height, with proofs 
       if (h === 1n) t.notOk(checkProof(r, appHashes.get(head)!), 'and not against a later one');
     }
   }
-  // the values really differ between heights (so the test above can tell them apart); block 3 was empty
+  // the values really differ between heights (so the test above can tell them apart); block 3 was empty, but
+  // emission and rewards change the state of every block
   const alice = toHex(addr(fx.users[0]));
   t.not(snapshots.get(1n)!.get(alice)!.balance, snapshots.get(2n)!.get(alice)!.balance);
-  t.same(appHashes.get(3n), appHashes.get(2n), 'an empty block left the state as it was');
+  t.same(snapshots.get(3n)!.get(alice), snapshots.get(2n)!.get(alice), 'an empty block left the accounts of the users as they were');
+  t.notSame(appHashes.get(3n), appHashes.get(2n), 'and the block-level work (emission, rewards) changed the state');
 });
 
 t.test('a chain with initial_height 10: the genesis state is readable and provable at height 9', async (t) => {
@@ -439,5 +460,5 @@ t.test('abci_query refusals: a non-zero code and a log that says what to fix', a
   t.equal(r.code, 0);
   t.equal(r.value, null);
   t.ok(checkProof(r, app.head().appHash));
-  t.same([...QUERY_PATHS.keys()], ['/store', '/account', '/vesting', '/validator', '/supply', '/params']);
+  t.same([...QUERY_PATHS.keys()], ['/store', '/account', '/vesting', '/validator', '/agent', '/signing_info', '/supply', '/params']);
 });

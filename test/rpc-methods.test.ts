@@ -149,7 +149,7 @@ t.test('methods on a chain of 23 blocks with transfers', async (t) => {
       { key: 'recipient', value: addr(u1), index: true },
       { key: 'amount', value: '100', index: true },
     ]);
-    t.same(r2.finalize_block_events.map((e: any) => e.type), ['fee_distribution']);
+    t.same(r2.finalize_block_events.map((e: any) => e.type), ['emission', 'emission', 'emission', 'emission', 'rewards', 'fees']);
     const stored = (await c.app.store.getResults(2n))!;
     t.equal(r2.app_hash, Buffer.from(stored.appHash).toString('base64'), 'app_hash is base64, as CometBFT prints []byte');
     const r3 = await c.call('block_results', { height: 3n });
@@ -298,11 +298,11 @@ t.test('methods on a chain of 23 blocks with transfers', async (t) => {
     t.equal(r.total_count, '3');
     t.equal(r.blocks[0].block_id.hash, (await c.call('block', { height: 4n })).block_id.hash);
     t.same(heights(await c.call('block_search', { query: 'block.height = 3' })), ['3']);
-    t.same(heights(await c.call('block_search', { query: 'fee_distribution.amount EXISTS', order_by: 'asc' })), ['2', '3', '5'], 'blocks that paid fees out');
-    t.same(heights(await c.call('block_search', { query: 'fee_distribution.amount > 0 AND block.height < 4' })), ['3', '2']);
+    t.same(heights(await c.call('block_search', { query: 'fees.amount EXISTS', order_by: 'asc' })), ['2', '3', '5'], 'blocks that collected fees');
+    t.same(heights(await c.call('block_search', { query: 'fees.amount > 0 AND block.height < 4' })), ['3', '2']);
     const r5 = await c.call('block_results', { height: 5n });
-    const paid = r5.finalize_block_events[0].attributes[0].value;
-    t.same(heights(await c.call('block_search', { query: `fee_distribution.amount = '${paid}'` })), ['5'], 'attribute = string');
+    const paid = r5.finalize_block_events.find((e: any) => e.type === 'fees').attributes[0].value;
+    t.same(heights(await c.call('block_search', { query: `fees.amount = '${paid}'` })), ['5'], 'attribute = string');
     const paged = await c.call('block_search', { query: 'block.height > 0', per_page: 5, page: 2 });
     t.same(heights(paged), ['18', '17', '16', '15', '14']);
     t.equal(paged.total_count, '23');
@@ -346,7 +346,7 @@ t.test('methods on a chain of 23 blocks with transfers', async (t) => {
     const value = tx0.data.value as any;
     t.notOk('index' in value.TxResult, 'index 0 is omitted (omitempty), as in CometBFT');
     t.equal((at2[3].data.value as any).TxResult.index, 1);
-    t.same(at2[0].events['fee_distribution.amount'], (await c.call('block_results', { height: 2n })).finalize_block_events[0].attributes.map((x: any) => x.value));
+    t.same(at2[0].events['fees.amount'], [(await c.call('block_results', { height: 2n })).finalize_block_events.find((e: any) => e.type === 'fees').attributes[0].value]);
     const stored = (await c.app.store.getBlock(2n))!;
     const again = blockEvents(BlockCodec.decode(stored), blockIdOf(BlockCodec.decode(stored).header, stored), (await c.app.store.getResults(2n))!);
     t.same(again.map((e) => e.data), at2.map((e) => e.data), 'blockEvents is a pure function of the stored block and results');

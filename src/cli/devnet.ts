@@ -3,7 +3,16 @@
 import { resolve } from 'node:path';
 import { AppError } from '../errors.ts';
 import { optBool, optString, reqString, toJson, UsageError, type Command, type Io } from './command.ts';
-import { createDevnet, startDevnet, DEFAULT_BASE_PORT, FAUCET_KEY_FILE, FAUCET_KEY_NAME, type DevnetNode } from '../node/devnet.ts';
+import {
+  createDevnet,
+  startDevnet,
+  ATTESTATION_AUTHORITY_KEY_FILE,
+  ATTESTATION_AUTHORITY_NAME,
+  DEFAULT_BASE_PORT,
+  FAUCET_KEY_FILE,
+  FAUCET_KEY_NAME,
+  type DevnetNode,
+} from '../node/devnet.ts';
 
 function positiveInt(text: string | undefined, name: string, fallback: number): number {
   if (text === undefined) return fallback;
@@ -53,11 +62,13 @@ export const devnetCommand: Command = {
   usage: '--validators N --dir DIR [--full-nodes K] [--base-port P] [--chain-id ID] [--force] [--start]',
   description: [
     'Writes DIR/node0..node{N-1} (one home each: keys, config.toml, the shared genesis), DIR/nodes.json',
-    `[{"name","home","rpc","p2p"}] and a funded faucet key DIR/${FAUCET_KEY_FILE} (also the key '${FAUCET_KEY_NAME}' in`,
-    "node0's keyring). Node i listens for peers on BASE+10i and for JSON-RPC on BASE+10i+1; each node's",
-    'persistent_peers are the validators. --full-nodes K adds DIR/full0..full{K-1}: non-validators that follow the',
-    'chain, with ports after the validators\'. Prints the node list. With --start, runs the nodes as child processes',
-    '(logs in DIR/nodeI.log) until Ctrl-C, which stops them all.',
+    `[{"name","home","rpc","p2p"}], a funded faucet key DIR/${FAUCET_KEY_FILE} (also the key '${FAUCET_KEY_NAME}' in`,
+    `node0's keyring) and an attestation authority key DIR/${ATTESTATION_AUTHORITY_KEY_FILE}, listed in the genesis`,
+    `as agents.attestation_authorities.${ATTESTATION_AUTHORITY_NAME}: 'agentcluster agent attest --authority-key FILE' issues`,
+    "the attestations 'tx agent register' needs. Node i listens for peers on BASE+10i and for JSON-RPC on BASE+10i+1;",
+    "each node's persistent_peers are the validators. --full-nodes K adds DIR/full0..full{K-1}: non-validators that",
+    "follow the chain, with ports after the validators'. Prints the node list. With --start, runs the nodes as child",
+    'processes (logs in DIR/nodeI.log) until Ctrl-C, which stops them all.',
   ].join('\n'),
   options: {
     validators: { type: 'string', valueName: 'N', required: true, description: 'number of validators' },

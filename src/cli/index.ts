@@ -9,10 +9,11 @@ import { txCommand } from './tx.ts';
 import { queryCommand } from './query.ts';
 import { devnetCommand } from './devnet.ts';
 import { benchCommand } from './bench.ts';
+import { agentCommand } from './agent.ts';
 
 export const SUMMARY = 'a Tendermint-style BFT chain node for autonomous AI agents';
 
-export const commands: Command[] = [initCommand, startCommand, keysCommand, versionCommand, simulateCommand, txCommand, queryCommand, devnetCommand, benchCommand];
+export const commands: Command[] = [initCommand, startCommand, keysCommand, versionCommand, simulateCommand, txCommand, queryCommand, devnetCommand, benchCommand, agentCommand];
 
 export const processIo: Io = { stdout: process.stdout, stderr: process.stderr };
 

@@ -1,5 +1,5 @@
-// `agentcluster query account|supply|params|block|tx`: read the chain through a node's JSON-RPC (src/rpc/client.ts)
-// and print the node's JSON result. Also the helpers every client command shares: which node to talk to (--node,
+// `agentcluster query account|supply|params|block|tx|agent|agents|validator|validators`: read the chain through a
+// node's JSON-RPC (src/rpc/client.ts) and print the node's JSON result. Also the helpers every client command shares: which node to talk to (--node,
 // else rpc.laddr of --home's config.toml, else http://127.0.0.1:26657) and how client failures read on stderr.
 import type { Command, OptionSpec, ParsedArgs } from './command.ts';
 import { optString, UsageError } from './command.ts';
@@ -133,9 +133,9 @@ export const queryAccountCommand: Command = {
 
 export const querySupplyCommand: Command = {
   name: 'supply',
-  summary: 'show the token supply: total, balances, staked, unvested, burned and the pools, in uacc',
+  summary: 'show the token supply: total, circulating, pools, bonded, staked, unbonding, slash escrow, unvested, burned (uacc)',
   usage: '[--node URL] [--home DIR]',
-  description: 'Prints the node\'s `supply` result. balances + staked + unvested + burned = total.',
+  description: 'Prints the node\'s `supply` result. circulating + pools_total + bonded + staked + unbonding + slash_escrow + unvested + burned = total.',
   options: queryOptions,
   async run(args) {
     return withClient(args, (c) => c.supply());
@@ -182,10 +182,115 @@ export const queryTxCommand: Command = {
   },
 };
 
+export const queryAgentCommand: Command = {
+  name: 'agent',
+  summary: 'show a registered agent: status, bond, capabilities, attestation, validator, unbonding',
+  usage: 'ADDRESS|KEYNAME [--node URL] [--home DIR]',
+  description: [
+    "Prints the node's `agent` result: {address, pub_key, status, bond, capabilities, capabilities_status,",
+    'capabilities_verified_at, attestation {kind, expires_at, measurement, valid}, registered_at, registered_height,',
+    'validator, unbonding}. A KEYNAME is looked up in DIR/keyring/. An address that is no agent fails with NOT_FOUND.',
+  ].join('\n'),
+  options: queryOptions,
+  args: [{ name: 'ADDRESS|KEYNAME', description: "the agent's address (40 hex characters) or the name of a keyring key", required: true }],
+  async run(args) {
+    const address = await addressOrKey(args.positionals[0], args, 'ADDRESS|KEYNAME');
+    return withClient(args, (c) => c.agent(address));
+  },
+};
+
+const AGENT_STATUSES = ['active', 'unbonding', 'validator'] as const;
+const PAGE = /^[1-9][0-9]{0,8}$/;
+
+function pageOption(args: ParsedArgs, name: string, max?: number): number | undefined {
+  const text = optString(args, name);
+  if (text === undefined) return undefined;
+  const n = PAGE.test(text) ? Number(text) : 0;
+  if (n < 1 || (max !== undefined && n > max)) {
+    throw new UsageError(`--${name} must be an integer from 1${max === undefined ? ' up' : ` to ${max}`}, got ${JSON.stringify(text)}`, []);
+  }
+  return n;
+}
+
+export const queryAgentsCommand: Command = {
+  name: 'agents',
+  summary: 'list agents, by address, a page at a time, with optional filters',
+  usage: '[--status active|unbonding|validator] [--capability TAG|gpu|verified] [--page N] [--per-page N] [--node URL] [--home DIR]',
+  description: [
+    "Prints the node's `agents` result: {agents: [...], count, total, height}, each agent as 'query agent' shows it.",
+    '--status validator lists the agents whose validator holds voting power. --capability matches a model or skill',
+    'tag, or "gpu" (any GPU memory) or "verified" (capabilities verified by a benchmark). Pages count from 1;',
+    '--per-page is 1-100 (default 30).',
+  ].join('\n'),
+  options: {
+    ...queryOptions,
+    status: { type: 'string', valueName: 'S', description: 'active, unbonding or validator' },
+    capability: { type: 'string', valueName: 'C', description: 'a model or skill tag, gpu, or verified' },
+    page: { type: 'string', valueName: 'N', description: 'page number, from 1 (default 1)' },
+    'per-page': { type: 'string', valueName: 'N', description: 'agents per page, 1-100 (default 30)' },
+  },
+  async run(args) {
+    const status = optString(args, 'status');
+    if (status !== undefined && !(AGENT_STATUSES as readonly string[]).includes(status)) {
+      throw new UsageError(`--status must be one of ${AGENT_STATUSES.join(', ')}, got ${JSON.stringify(status)}`, []);
+    }
+    const page = pageOption(args, 'page');
+    const perPage = pageOption(args, 'per-page', 100);
+    const capability = optString(args, 'capability');
+    return withClient(args, (c) => c.agents({ status: status as (typeof AGENT_STATUSES)[number] | undefined, capability, page, perPage }));
+  },
+};
+
+export const queryValidatorCommand: Command = {
+  name: 'validator',
+  summary: "show a validator's state record: stake, power, reputation factor, status, signing, slashes",
+  usage: 'ADDRESS [--node URL] [--home DIR]',
+  description: [
+    "Prints the node's `validator` result: {address, pub_key, operator, name, stake, power, reputation_factor,",
+    'reputation_factor_decimal, status (bonded, unbonded, jailed, tombstoned), jailed_until, tombstoned, signing',
+    "{missed, window}, slashes}. ADDRESS is the consensus address ('query agent' shows an agent's validator).",
+  ].join('\n'),
+  options: queryOptions,
+  args: [{ name: 'ADDRESS', description: "the validator's consensus address (40 hex characters)", required: true }],
+  async run(args) {
+    const m = ADDRESS_TEXT.exec(args.positionals[0]);
+    if (m === null) throw new UsageError(`ADDRESS must be a consensus address (40 hex characters), got ${JSON.stringify(args.positionals[0])}`, []);
+    return withClient(args, (c) => c.validator(m[1]));
+  },
+};
+
+export const queryValidatorsCommand: Command = {
+  name: 'validators',
+  summary: 'list the validator set (CometBFT `validators`, every page), with stake, reputation factor, operator and name',
+  usage: '[HEIGHT] [--node URL] [--home DIR]',
+  description: [
+    "Prints {block_height, validators, count, total}: CometBFT's `validators` result with all its pages merged (the",
+    'set of HEIGHT, default the next height). Each entry adds stake, reputation_factor, operator and name from the',
+    "state's validator record to CometBFT's address, pub_key, voting_power and proposer_priority.",
+  ].join('\n'),
+  options: queryOptions,
+  args: [{ name: 'HEIGHT', description: 'block height, 1 or more (default: the next height)' }],
+  async run(args) {
+    const text = args.positionals[0];
+    if (text !== undefined && !HEIGHT.test(text)) throw new UsageError(`HEIGHT must be a positive integer, got ${JSON.stringify(text)}`, []);
+    return withClient(args, (c) => c.allValidators(text === undefined ? undefined : BigInt(text)));
+  },
+};
+
 export const queryCommand: Command = {
   name: 'query',
-  summary: 'read the chain through a node: account, supply, params, block, tx',
+  summary: 'read the chain through a node: account, supply, params, block, tx, agent(s), validator(s)',
   usage: '<command> [options]',
   options: {},
-  subcommands: [queryAccountCommand, querySupplyCommand, queryParamsCommand, queryBlockCommand, queryTxCommand],
+  subcommands: [
+    queryAccountCommand,
+    querySupplyCommand,
+    queryParamsCommand,
+    queryBlockCommand,
+    queryTxCommand,
+    queryAgentCommand,
+    queryAgentsCommand,
+    queryValidatorCommand,
+    queryValidatorsCommand,
+  ],
 };

@@ -8,6 +8,7 @@ export const SignDomain = {
   TX: 'agentcluster/tx',
   VOTE: 'agentcluster/vote',
   PROPOSAL: 'agentcluster/proposal',
+  ATTESTATION: 'agentcluster/attestation',
 } as const;
 export type SignDomain = (typeof SignDomain)[keyof typeof SignDomain];
 
@@ -42,6 +43,11 @@ export function signBytes(domain: SignDomain, chainId: string, payload: Uint8Arr
 /** A transaction signs its encoded body exactly as carried in Tx.body. */
 export function txSignBytes(chainId: string, body: Uint8Array): Uint8Array {
   return signBytes(SignDomain.TX, chainId, body);
+}
+
+/** An attestation authority signs the encoded AttestationStatement exactly as carried in AuthorityReport.statement. */
+export function attestationSignBytes(chainId: string, statement: Uint8Array): Uint8Array {
+  return signBytes(SignDomain.ATTESTATION, chainId, statement);
 }
 
 export function voteSignBytes(chainId: string, v: Vote): Uint8Array {

@@ -29,13 +29,55 @@ export interface MsgSend {
   amount: bigint;
 }
 
+export interface Capabilities {
+  cpuCores: number;
+  gpuMemoryMb: bigint;
+  llmTokensPerSecond: bigint;
+  models: string[];
+  skills: string[];
+}
+
+export interface Attestation {
+  kind: string;
+  report: Uint8Array;
+}
+
+export interface MsgRegisterAgent {
+  capabilities: Capabilities;
+  attestation: Attestation;
+  bond: bigint;
+}
+
+export interface MsgRenewAttestation {
+  attestation: Attestation;
+}
+
+export interface MsgStake {
+  amount: bigint;
+  consensusPubKey: Uint8Array;
+  moniker: string;
+}
+
+export interface MsgUnstake {
+  amount: bigint;
+}
+
+/** A message with no fields (its signer says everything). */
+export type EmptyMsg = Record<string, never>;
+
 /** Every message kind, by its oneof case name in TxBody. Later modules add entries here and in the .proto. */
 export interface MsgMap {
   send: MsgSend;
+  register_agent: MsgRegisterAgent;
+  deregister_agent: EmptyMsg;
+  renew_attestation: MsgRenewAttestation;
+  stake: MsgStake;
+  unstake: MsgUnstake;
+  unjail: EmptyMsg;
 }
 export type MsgType = keyof MsgMap;
 export type Msg = { [K in MsgType]: { type: K; value: MsgMap[K] } }[MsgType];
-export const MSG_TYPES: readonly MsgType[] = ['send'];
+export const MSG_TYPES: readonly MsgType[] = ['send', 'register_agent', 'deregister_agent', 'renew_attestation', 'stake', 'unstake', 'unjail'];
 
 export interface TxBody {
   chainId: string;
@@ -44,6 +86,11 @@ export interface TxBody {
   gasPrice: bigint;
   memo: string;
   msg: Msg;
+}
+
+/** A message type name as protobufjs spells its oneof case: register_agent -> registerAgent. */
+function wireCase(type: MsgType): string {
+  return type.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
 
 /** Structural limits that need no state; the executor checks the parameterised ones (size, memo, fees). */
@@ -60,18 +107,20 @@ export const TxCodec = messageCodec<Tx>('Tx', {
 
 export const TxBodyCodec = messageCodec<TxBody>('TxBody', {
   errorCode: 'TX_DECODE',
+  // The oneof's cases are camelCase on the protobufjs side (registerAgent), snake_case as message type names.
   toWire(body) {
     const { msg, ...rest } = body;
-    return { ...rest, [msg.type]: msg.value };
+    return { ...rest, [wireCase(msg.type)]: msg.value };
   },
   fromWire(wire) {
-    const type = wire.msg as string | undefined;
+    const wireType = wire.msg as string | undefined;
+    const type = wireType === undefined ? undefined : MSG_TYPES.find((t) => wireCase(t) === wireType);
     if (type === undefined) {
       throw new AppError('UNKNOWN_MESSAGE', `TxBody carries no known message; use one of: ${MSG_TYPES.join(', ')}`);
     }
     const { msg: _case, ...rest } = wire;
-    for (const t of MSG_TYPES) delete rest[t];
-    return { ...(rest as Omit<TxBody, 'msg'>), msg: { type, value: wire[type] } as Msg };
+    for (const t of MSG_TYPES) delete rest[wireCase(t)];
+    return { ...(rest as Omit<TxBody, 'msg'>), msg: { type, value: wire[wireType!] } as Msg };
   },
   validate(body) {
     if (body.chainId.length === 0 || body.chainId.length > MAX_CHAIN_ID) invalid('TxBody', 'chain_id', `must be 1-${MAX_CHAIN_ID} characters`);
@@ -86,9 +135,57 @@ function validateMsg(msg: Msg): void {
       requireLength('MsgSend', 'to', msg.value.to, ADDRESS_LENGTH);
       if (msg.value.amount === 0n) throw new AppError('INVALID_AMOUNT', 'MsgSend.amount must be positive (in uacc)');
       return;
+    case 'register_agent':
+      validateCapabilities(msg.value.capabilities);
+      validateAttestation('MsgRegisterAgent', msg.value.attestation);
+      if (msg.value.bond === 0n) throw new AppError('INVALID_AMOUNT', 'MsgRegisterAgent.bond must be positive (in uacc; at least the agents.bond parameter)');
+      return;
+    case 'renew_attestation':
+      validateAttestation('MsgRenewAttestation', msg.value.attestation);
+      return;
+    case 'stake':
+      if (msg.value.amount === 0n) throw new AppError('INVALID_AMOUNT', 'MsgStake.amount must be positive (in uacc)');
+      requireLength('MsgStake', 'consensus_pub_key', msg.value.consensusPubKey, PUBKEY_LENGTH, true);
+      if (msg.value.moniker.length > MAX_MONIKER || !PRINTABLE.test(msg.value.moniker)) {
+        invalid('MsgStake', 'moniker', `must be at most ${MAX_MONIKER} printable ASCII characters`);
+      }
+      return;
+    case 'unstake':
+      if (msg.value.amount === 0n) throw new AppError('INVALID_AMOUNT', 'MsgUnstake.amount must be positive (in uacc)');
+      return;
+    case 'deregister_agent':
+    case 'unjail':
+      return;
     default:
       throw new AppError('UNKNOWN_MESSAGE', `unknown message type ${(msg as { type: string }).type}`);
   }
+}
+
+const MAX_MONIKER = 64;
+const PRINTABLE = /^[\x20-\x7e]*$/;
+/** Tag lists are bounded structurally; the agents.max_tags parameter may lower the count further. */
+export const MAX_TAGS = 32;
+const TAG = /^[a-z0-9][a-z0-9._:/-]{0,63}$/;
+export const ATTESTATION_KIND = /^[a-z][a-z0-9-]{0,31}$/;
+const MAX_ATTESTATION_REPORT = 16_384;
+
+function validateCapabilities(c: Capabilities): void {
+  for (const field of ['models', 'skills'] as const) {
+    const tags = c[field];
+    if (tags.length > MAX_TAGS) invalid('Capabilities', field, `must hold at most ${MAX_TAGS} tags`);
+    const seen = new Set<string>();
+    for (const t of tags) {
+      if (!TAG.test(t)) invalid('Capabilities', field, `tag ${JSON.stringify(t.slice(0, 70))} must be 1-64 characters of a-z, 0-9, ".", "_", ":", "/", "-", starting with a letter or digit`);
+      if (seen.has(t)) invalid('Capabilities', field, `lists ${JSON.stringify(t)} twice`);
+      seen.add(t);
+    }
+  }
+}
+
+function validateAttestation(typeName: string, a: Attestation): void {
+  if (!ATTESTATION_KIND.test(a.kind)) invalid(typeName, 'attestation.kind', 'must name a verifier: 1-32 characters of a-z, 0-9 and "-", starting with a letter (e.g. "authority")');
+  if (a.report.length === 0) invalid(typeName, 'attestation.report', 'must not be empty');
+  if (a.report.length > MAX_ATTESTATION_REPORT) invalid(typeName, 'attestation.report', `must be at most ${MAX_ATTESTATION_REPORT} bytes`);
 }
 
 // ---------------- blocks ----------------
@@ -311,16 +408,90 @@ export interface Vesting {
 }
 
 export interface Validator {
+  /** Consensus address. */
   address: Uint8Array;
+  /** Consensus key. */
   pubKey: Uint8Array;
   stake: bigint;
+  /** Voting power handed to consensus; 0 while out of the set. */
   power: bigint;
   name: string;
+  /** The agent that staked. */
+  operator: Uint8Array;
+  /** Block time until which the validator is jailed; 0 when not jailed. */
+  jailedUntilNs: bigint;
+  tombstoned: boolean;
+}
+
+export type AgentStatus = 'active' | 'unbonding';
+
+export interface Agent {
+  address: Uint8Array;
+  pubKey: Uint8Array;
+  capabilities: Capabilities;
+  capabilitiesVerified: boolean;
+  capabilitiesVerifiedNs: bigint;
+  attestationKind: string;
+  attestationExpiresNs: bigint;
+  measurement: Uint8Array;
+  bond: bigint;
+  status: AgentStatus;
+  registeredNs: bigint;
+  registeredHeight: bigint;
+  /** Consensus address of the agent's validator; empty if it never staked. */
+  validator: Uint8Array;
+}
+
+export interface SigningInfo {
+  startHeight: bigint;
+  counted: bigint;
+  missed: bigint;
+  missedBits: Uint8Array;
+}
+
+export type UnbondingKind = 'stake' | 'bond';
+
+export interface Unbonding {
+  owner: Uint8Array;
+  kind: UnbondingKind;
+  amount: bigint;
+  createdHeight: bigint;
+  completesNs: bigint;
+}
+
+export interface SlashEscrow {
+  agent: Uint8Array;
+  kind: string;
+  amount: bigint;
+  height: bigint;
+  burnsAtNs: bigint;
+}
+
+export interface EmissionPool {
+  initial: bigint;
+  released: bigint;
 }
 
 export interface SupplyInfo {
   total: bigint;
   burned: bigint;
+  /** Genesis time: the emission schedule counts from it. */
+  emissionStartNs: bigint;
+  /** The next id of an unbonding entry or a slash escrow. */
+  nextId: bigint;
+}
+
+export interface AttestationStatement {
+  chainId: string;
+  agentPubKey: Uint8Array;
+  issuedNs: bigint;
+  expiresNs: bigint;
+}
+
+export interface AuthorityReport {
+  statement: Uint8Array;
+  authorityPubKey: Uint8Array;
+  signature: Uint8Array;
 }
 
 export interface EventAttribute {
@@ -349,6 +520,15 @@ export const AccountCodec = messageCodec<Account>('Account', { trusted: true });
 export const VestingCodec = messageCodec<Vesting>('Vesting', { trusted: true });
 export const ValidatorCodec = messageCodec<Validator>('Validator', { trusted: true });
 export const SupplyInfoCodec = messageCodec<SupplyInfo>('SupplyInfo', { trusted: true });
+export const AgentCodec = messageCodec<Agent>('Agent', { trusted: true });
+export const SigningInfoCodec = messageCodec<SigningInfo>('SigningInfo', { trusted: true });
+export const UnbondingCodec = messageCodec<Unbonding>('Unbonding', { trusted: true });
+export const SlashEscrowCodec = messageCodec<SlashEscrow>('SlashEscrow', { trusted: true });
+export const EmissionPoolCodec = messageCodec<EmissionPool>('EmissionPool', { trusted: true });
+// Attestation reports come from users: decoded strictly.
+export const AttestationStatementCodec = messageCodec<AttestationStatement>('AttestationStatement');
+export const AuthorityReportCodec = messageCodec<AuthorityReport>('AuthorityReport');
+export const CapabilitiesCodec = messageCodec<Capabilities>('Capabilities');
 export const TxResultCodec = messageCodec<TxResult>('TxResult', { trusted: true });
 
 export { U64_MAX };

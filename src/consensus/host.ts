@@ -19,6 +19,7 @@ import {
   ConsensusMessageCodec,
   EMPTY_BLOCK_ID,
   EvidenceCodec,
+  BlockIdFlag,
   TimeoutKindCode,
   ValidatorSetRecordCodec,
   VoteType,
@@ -32,6 +33,7 @@ import {
   type Vote,
 } from '../codec/types.ts';
 import type { App } from '../state/app.ts';
+import type { CommitVote } from '../state/module.ts';
 import { allValidators } from '../state/validators.ts';
 import type { ConsensusParams } from '../state/params.ts';
 import { consensusParamsToJSON } from '../state/genesis.ts';
@@ -824,7 +826,8 @@ export class ConsensusHost {
   private async applyBlock(height: bigint, block: Block, bytes: Uint8Array, blockId: BlockID, commit: Commit): Promise<void> {
     const started = this.clock.now();
     this.txs?.lock?.();
-    const input = { chainId: this.chainId, height, time: block.header.time, proposer: block.header.proposerAddress, txs: block.data.txs, evidence: block.evidence };
+    const lastCommit = height === this.app.genesis.initialHeight ? [] : commitVotes(block.lastCommit, await this.validatorSetAt(height - 1n));
+    const input = { chainId: this.chainId, height, time: block.header.time, proposer: block.header.proposerAddress, txs: block.data.txs, evidence: block.evidence, lastCommit };
     const out = await this.app.execute(input);
     const next = await this.validatorSetAt(height + 1n);
     const changes = out.validatorUpdates.map((u) => ({ pubKey: u.pubKey, power: u.power }));
@@ -940,11 +943,20 @@ export class ConsensusHost {
   private async ensureValidatorSets(): Promise<void> {
     const initial = this.app.genesis.initialHeight;
     if ((await this.app.store.getValidatorSet(initial)) !== undefined) return;
-    const records = await allValidators(this.app.store);
+    const records = (await allValidators(this.app.store)).filter((v) => v.power > 0n);
     const set = ValidatorSet.fromPowers(records.map((v) => ({ pubKey: v.pubKey, power: v.power })));
     await this.app.store.putValidatorSets([
       { height: initial, bytes: encodeValidatorSet(set) },
       { height: initial + 1n, bytes: encodeValidatorSet(set.incrementProposerPriority(1)) },
     ]);
   }
+}
+
+/** Who of the previous height's set signed its block (the state machine's rewards and downtime tracking read this). */
+export function commitVotes(commit: Commit, set: ValidatorSet): CommitVote[] {
+  return set.validators.map((v, i) => ({
+    address: v.address,
+    power: v.power,
+    signed: commit.signatures[i]?.blockIdFlag === BlockIdFlag.COMMIT,
+  }));
 }

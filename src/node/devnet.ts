@@ -1,6 +1,7 @@
 // A local multi-validator network on one machine (DESIGN.md section 6): one home per validator under DIR, one shared
 // genesis built from the devnet template, config.toml files whose persistent peers are every other node, a funded
-// faucet key, and DIR/nodes.json for tools. `startDevnet` runs the nodes as child processes and stops them cleanly.
+// faucet key, an attestation authority key listed in the genesis (so agents can register: `agent attest
+// --authority-key DIR/attestation_authority_key.json`), and DIR/nodes.json for tools. `startDevnet` runs the nodes as child processes and stops them cleanly.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
@@ -8,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '../errors.ts';
 import { addressOf, generateKeyPair, keyFileToJSON, type KeyPair } from '../crypto/keys.ts';
+import { toHex } from '../crypto/bytes.ts';
 import { buildGenesis, loadGenesisTemplate, DEFAULT_VALIDATOR_STAKE, type Genesis } from '../state/genesis.ts';
 import { UACC_PER_ACC } from '../state/params.ts';
 import { initHome } from '../cli/init.ts';
@@ -25,6 +27,9 @@ export const FAUCET_AMOUNT = 10_000_000n * UACC_PER_ACC;
 export const FAUCET_KEY_NAME = 'faucet';
 export const NODES_FILE = 'nodes.json';
 export const FAUCET_KEY_FILE = 'faucet_key.json';
+/** The devnet's attestation authority: its key file in DIR, and its name in the genesis agents.attestation_authorities. */
+export const ATTESTATION_AUTHORITY_KEY_FILE = 'attestation_authority_key.json';
+export const ATTESTATION_AUTHORITY_NAME = 'devnet';
 
 export interface DevnetNode {
   name: string;
@@ -50,7 +55,7 @@ export interface DevnetOptions {
   accounts?: Array<{ address: Uint8Array; amount: bigint }>;
   /** ns since the epoch; default now, truncated to the second. */
   genesisTime?: bigint;
-  /** Replace an existing devnet in DIR (its homes, nodes.json and faucet key are deleted first). */
+  /** Replace an existing devnet in DIR (its homes, nodes.json, faucet and authority keys are deleted first). */
   force?: boolean;
   /** Genesis template path; default genesis/devnet.template.json. */
   template?: string;
@@ -66,7 +71,7 @@ function checkPort(base: number): void {
 
 /** The files and directories a devnet made in DIR, so that `force` removes exactly those. */
 async function existingDevnetPaths(dir: string, validators: number, fullNodes: number): Promise<string[]> {
-  const candidates = new Set<string>([join(dir, NODES_FILE), join(dir, FAUCET_KEY_FILE)]);
+  const candidates = new Set<string>([join(dir, NODES_FILE), join(dir, FAUCET_KEY_FILE), join(dir, ATTESTATION_AUTHORITY_KEY_FILE)]);
   for (let i = 0; i < validators; i++) candidates.add(join(dir, `node${i}`));
   for (let i = 0; i < fullNodes; i++) candidates.add(join(dir, `full${i}`));
   // A previous devnet may have had more nodes than this one: its nodes.json lists them.
@@ -126,6 +131,15 @@ export async function createDevnet(opts: DevnetOptions): Promise<DevnetNode[]> {
   });
 
   const faucet = generateKeyPair();
+  // The authority joins whatever authorities the template lists; agents attested by it can register out of the box.
+  const authority = generateKeyPair();
+  const appParams = {
+    ...template.appParams,
+    agents: {
+      ...template.appParams.agents,
+      attestation_authorities: { ...template.appParams.agents.attestation_authorities, [ATTESTATION_AUTHORITY_NAME]: toHex(authority.publicKey) },
+    },
+  };
   const genesis: Genesis = buildGenesis({
     chainId: opts.chainId ?? template.chainId,
     genesisTime: opts.genesisTime ?? BigInt(Math.floor(Date.now() / 1000)) * 1_000_000_000n,
@@ -134,7 +148,7 @@ export async function createDevnet(opts: DevnetOptions): Promise<DevnetNode[]> {
       { category: 'marketplace', address: addressOf(faucet.publicKey), amount: FAUCET_AMOUNT },
       ...(opts.accounts ?? []).map((a) => ({ category: 'marketplace' as const, address: a.address, amount: a.amount })),
     ],
-    appParams: template.appParams,
+    appParams,
     consensusParams: template.consensusParams,
   });
 
@@ -152,6 +166,10 @@ export async function createDevnet(opts: DevnetOptions): Promise<DevnetNode[]> {
   // `agentcluster tx bank send faucet ADDRESS AMOUNT --home DIR/node0 --node URL` works out of the box.
   await writeFaucetKey(join(dir, FAUCET_KEY_FILE), faucet);
   await new Keyring(join(nodes[0].home, 'keyring')).add(FAUCET_KEY_NAME, faucet);
+  // The attestation authority: `agentcluster agent attest --authority-key DIR/attestation_authority_key.json ...`.
+  await writeFileSafe(join(dir, ATTESTATION_AUTHORITY_KEY_FILE), JSON.stringify({ name: ATTESTATION_AUTHORITY_NAME, ...keyFileToJSON(authority) }, null, 2) + '\n', {
+    mode: SECRET_FILE_MODE,
+  });
 
   const out: DevnetNode[] = nodes.map((v) => ({ name: v.name, validator: v.validator, home: v.home, rpc: `http://127.0.0.1:${v.rpcPort}`, p2p: v.peer }));
   await writeFileSafe(join(dir, NODES_FILE), JSON.stringify(out, null, 2) + '\n', { mode: PUBLIC_FILE_MODE });

@@ -28,6 +28,8 @@ import { Executor, paramsRecord } from '../state/executor.ts';
 import { accounts } from '../state/accounts.ts';
 import { supply, vesting } from '../state/economics.ts';
 import { validators } from '../state/validators.ts';
+import { agents } from '../state/agents.ts';
+import { signingInfos } from '../state/slashing.ts';
 import { SparseMerkleTree, encodeProof } from '../state/smt.ts';
 import type { StateReader } from '../state/store.ts';
 import { ADDRESS_LENGTH } from '../crypto/keys.ts';
@@ -101,6 +103,8 @@ export const QUERY_PATHS: ReadonlyMap<string, QueryPath> = new Map(
     addressPath('/account', (a) => accounts.stateKey(a)),
     addressPath('/vesting', (a) => vesting.stateKey(a)),
     addressPath('/validator', (a) => validators.stateKey(a)),
+    addressPath('/agent', (a) => agents.stateKey(a)),
+    addressPath('/signing_info', (a) => signingInfos.stateKey(a)),
     singletonPath('/supply', supply.stateKey),
     singletonPath('/params', paramsRecord.stateKey),
   ].map((p) => [p.path, p]),

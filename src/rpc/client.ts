@@ -250,11 +250,19 @@ export interface BlockResultsResult {
   app_hash: string;
 }
 
+/**
+ * An entry of `validators`: CometBFT's four fields, plus four from the state's validator record (null if the state
+ * holds none): stake (uacc), reputation_factor (fixed point, 1000000 = 1), operator (the agent that staked), name.
+ */
 export interface ValidatorJSON {
   address: string;
   pub_key: PubKeyJSON;
   voting_power: string;
   proposer_priority: string;
+  stake: string | null;
+  reputation_factor: string | null;
+  operator: string | null;
+  name: string | null;
 }
 
 export interface ValidatorsResult {
@@ -349,15 +357,24 @@ export interface AccountResult {
   vesting: VestingJSON | null;
 }
 
+/** circulating + pools_total + bonded + staked + unbonding + slash_escrow + unvested + burned = total. */
 export interface SupplyResult {
   height: string;
   total: string;
-  balances: string;
+  circulating: string;
+  bonded: string;
   staked: string;
+  unbonding: string;
+  slash_escrow: string;
   unvested: string;
   burned: string;
   pools_total: string;
   pools: Record<string, string>;
+}
+
+/** The sum of a supply result's parts: equals `total` for any committed state. */
+export function supplyPartsSum(s: SupplyResult): bigint {
+  return [s.circulating, s.pools_total, s.bonded, s.staked, s.unbonding, s.slash_escrow, s.unvested, s.burned].reduce((sum, v) => sum + BigInt(v), 0n);
 }
 
 export interface PageInfo {
@@ -366,8 +383,85 @@ export interface PageInfo {
   height: string;
 }
 
-/** Records of the modules to come (issues 6-8): typed here when their encoders exist. */
-export type AgentJSON = Record<string, unknown>;
+export interface CapabilitiesJSON {
+  cpu_cores: number;
+  gpu_memory_mb: string;
+  llm_tokens_per_second: string;
+  models: string[];
+  skills: string[];
+}
+
+export interface UnbondingJSON {
+  /** "stake" (unstaked validator stake) or "bond" (a deregistered agent's bond). */
+  kind: 'stake' | 'bond';
+  amount: string;
+  completes_at: string;
+}
+
+/** The `agent` method's result (and each entry of `agents`). */
+export interface AgentJSON {
+  address: string;
+  pub_key: PubKeyJSON;
+  status: 'active' | 'unbonding';
+  /** uacc locked by the registration (0 once deregistered: it is then in `unbonding`). */
+  bond: string;
+  capabilities: CapabilitiesJSON;
+  capabilities_status: 'claimed' | 'verified';
+  capabilities_verified_at: string | null;
+  attestation: {
+    kind: string;
+    expires_at: string;
+    /** Upper-case hex of the TEE measurement; "" for kinds without one (authority, genesis). */
+    measurement: string;
+    /** The attestation expires after the latest block time. */
+    valid: boolean;
+  };
+  registered_at: string;
+  registered_height: string;
+  /** Consensus address of the agent's validator, null if it never staked. */
+  validator: string | null;
+  unbonding: UnbondingJSON[];
+}
+
+export type AgentStatusFilter = 'active' | 'unbonding' | 'validator';
+
+export interface AgentsOptions extends PageOptions {
+  /** active | unbonding | validator (its validator holds voting power). */
+  status?: AgentStatusFilter;
+  /** A model or skill tag, "gpu" (gpu_memory_mb > 0) or "verified" (capabilities verified). */
+  capability?: string;
+}
+
+export interface SlashJSON {
+  id: string;
+  kind: string;
+  amount: string;
+  height: string;
+  burns_at: string;
+}
+
+/** The `validator` method's result: the state's record of a validator, by consensus address. */
+export interface ValidatorRecordJSON {
+  address: string;
+  pub_key: PubKeyJSON;
+  /** The agent that staked. */
+  operator: string;
+  name: string;
+  stake: string;
+  power: string;
+  /** Fixed point: 1000000 = 1 (neutral). */
+  reputation_factor: string;
+  /** The same as a decimal with six places, e.g. "1.000000". */
+  reputation_factor_decimal: string;
+  status: 'bonded' | 'unbonded' | 'jailed' | 'tombstoned';
+  jailed_until: string | null;
+  tombstoned: boolean;
+  signing: { missed: string; window: string };
+  /** The operator's slash escrows (slashed tokens waiting out the appeal window before they burn). */
+  slashes: SlashJSON[];
+}
+
+/** Records of the modules to come (issues 7-8): typed here when their encoders exist. */
 export type TaskJSON = Record<string, unknown>;
 export type CommitteeJSON = Record<string, unknown>;
 export type ReputationJSON = Record<string, unknown>;
@@ -721,6 +815,23 @@ export class RpcClient {
     return this.call('validators', { height: heightArg(height), page: page?.page?.toString(), per_page: page?.perPage?.toString() });
   }
 
+  /**
+   * Every validator of a height (default: the next one, as `validators`), all pages merged: the first page fixes the
+   * height, the others are read at that height so that they belong to one set.
+   */
+  async allValidators(height?: Height): Promise<ValidatorsResult> {
+    const perPage = 100;
+    const first = await this.validators(height, { page: 1, perPage });
+    const total = parseUint(first.total, 'validators total');
+    const validators = [...first.validators];
+    for (let page = 2; BigInt(validators.length) < total; page++) {
+      const next = await this.validators(BigInt(first.block_height), { page, perPage });
+      if (next.validators.length === 0) break;
+      validators.push(...next.validators);
+    }
+    return { block_height: first.block_height, validators, count: String(validators.length), total: first.total };
+  }
+
   consensusParams(height?: Height): Promise<ConsensusParamsResult> {
     return this.call('consensus_params', { height: heightArg(height) });
   }
@@ -795,12 +906,18 @@ export class RpcClient {
     return this.call('params');
   }
 
+  /** An agent by address; RpcClientError -32603 "agent X not found" if there is none. */
   agent(address: Uint8Array | string): Promise<AgentJSON> {
     return this.call('agent', { address: addressText(address) });
   }
 
-  agents(options: PageOptions & { status?: string; capability?: string } = {}): Promise<PageInfo & { agents: AgentJSON[] }> {
+  agents(options: AgentsOptions = {}): Promise<PageInfo & { agents: AgentJSON[] }> {
     return this.call('agents', { ...pageParams(options), status: options.status, capability: options.capability });
+  }
+
+  /** A validator's state record by consensus address; RpcClientError -32603 "validator X not found" if there is none. */
+  validator(address: Uint8Array | string): Promise<ValidatorRecordJSON> {
+    return this.call('validator', { address: addressText(address) });
   }
 
   task(id: bigint | number): Promise<TaskJSON> {

@@ -3,6 +3,8 @@
 // out of range, malformed hash, bad query, page out of range, bad order_by) are -32602 Invalid params, where CometBFT
 // answers -32603 with the same sentence; dump_consensus_state, genesis_chunked, abci_* (abci.ts), broadcast_evidence
 // and the unsafe profiler methods are not here; dial_seeds/dial_peers refuse until peer-to-peer networking exists.
+// `validators` entries carry four fields more than CometBFT's (stake, reputation_factor, operator, name, from the
+// state's validator records); CometBFT clients ignore fields they do not know.
 import { sha256, HASH_LENGTH } from '../crypto/hash.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { BlockCodec, CommitCodec, EMPTY_BLOCK_ID, VoteType, type Block, type BlockID, type BlockResults } from '../codec/types.ts';
@@ -15,6 +17,7 @@ import type { RpcContext } from './context.ts';
 import { RpcError, type ChainEvent, type MethodTable } from './types.ts';
 import { parseQuery } from './query.ts';
 import { pageOf, perPageOf, searchBlocks, searchTxs } from './search.ts';
+import { validatorExtras } from './domain.ts';
 import * as enc from './encode.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -438,7 +441,12 @@ export function cometbftMethods(ctx: RpcContext): MethodTable {
         const perPage = perPageOf(args.per_page as number | undefined);
         const page = pageOf(args.page as number | undefined, perPage, set.size);
         const slice = set.validators.slice((page - 1) * perPage, page * perPage);
-        return { block_height: enc.i64(height), validators: slice.map(enc.validator), count: enc.i64(slice.length), total: enc.i64(set.size) };
+        // CometBFT's entry plus, from the latest state's validator record, stake, reputation_factor (FACTOR_ONE-scaled),
+        // operator and name: extra fields CometBFT clients ignore. Read without stableRead's retries: this CometBFT
+        // method must not fail on a busy node, and a page straddling a commit only mixes two adjacent states' records.
+        const state = ctx.app.store;
+        const validators = await Promise.all(slice.map(async (v) => ({ ...enc.validator(v), ...(await validatorExtras(state, v.address)) })));
+        return { block_height: enc.i64(height), validators, count: enc.i64(slice.length), total: enc.i64(set.size) };
       },
     },
 

@@ -17,13 +17,20 @@
 // strings; a page past the last is -32602 (page 1 of an empty list is valid).
 import type { App } from '../state/app.ts';
 import type { StateReader } from '../state/store.ts';
-import type { StoreHead, Vesting } from '../codec/types.ts';
+import type { Agent, SigningInfo, SlashEscrow, StoreHead, Unbonding, Validator, Vesting } from '../codec/types.ts';
 import { getAccount, moduleAddress, ModuleAccount } from '../state/accounts.ts';
-import { supplyBreakdown, vesting as vestingRepo, type SupplyBreakdown } from '../state/economics.ts';
+import { supplyBreakdown, supplySum, vesting as vestingRepo, type SupplyBreakdown } from '../state/economics.ts';
 import { CATEGORIES, type Category } from '../state/params.ts';
 import { appParamsToJSON } from '../state/genesis.ts';
-import { fromHex, toHex } from '../crypto/bytes.ts';
+import { agents as agentsRepo, isAttested } from '../state/agents.ts';
+import { validators as validatorsRepo } from '../state/validators.ts';
+import { neutralScore, type ValidatorScorer } from '../state/staking.ts';
+import { unbondings as unbondingsRepo } from '../state/bonds.ts';
+import { allSlashEscrows, signingInfos } from '../state/slashing.ts';
+import { FACTOR_ONE, reputationFactor } from '../reputation/factor.ts';
+import { equalBytes, fromHex, toHex } from '../crypto/bytes.ts';
 import { formatTime } from '../codec/time.ts';
+import { pubKey, type PubKeyJSON } from './encode.ts';
 import { RpcCode, RpcError, type Args, type Method, type MethodTable, type ParamSpec } from './types.ts';
 import type { RpcContext } from './context.ts';
 
@@ -293,35 +300,22 @@ export const accountMethod: RecordMethodDef<Uint8Array, AccountRecord> = {
   }),
 };
 
-/** Module accounts shown by `supply`, by the name the response uses. */
-const POOL_ACCOUNTS: ReadonlyArray<[string, Uint8Array]> = [
-  ...CATEGORIES.filter((c): c is Exclude<Category, 'team'> => c !== 'team').map((c): [string, Uint8Array] => [c, moduleAddress(ModuleAccount.pool(c))]),
-  ['fee_collector', moduleAddress(ModuleAccount.FEE_COLLECTOR)],
-];
-
 interface SupplyRead {
   height: bigint;
   breakdown: SupplyBreakdown;
-  pools: Array<[string, bigint]>;
 }
 
 /**
- * The supply breakdown of economics.ts. Invariant: balances + staked + unvested + burned = total. `balances` counts
- * every account, the module accounts in `pools` included (pools_total of it). Issues 6 and 8 add bonds, escrows and
- * `circulating` (defined there, in economics.ts).
+ * The supply breakdown of economics.ts: circulating (liquid balances of non-module accounts) + pools (every module
+ * account: unreleased reward pools, treasury, reward pots, fee collector) + bonded + staked + unbonding + slash escrow
+ * + unvested + burned = total.
  */
 async function readSupply(app: App): Promise<SupplyRead> {
   return stableRead(
     app,
-    async (view) => {
-      const breakdown = await supplyBreakdown(view.state);
-      const pools: Array<[string, bigint]> = [];
-      for (const [name, address] of POOL_ACCOUNTS) pools.push([name, (await getAccount(view.state, address)).balance]);
-      return { height: view.head.height, breakdown, pools };
-    },
+    async (view) => ({ height: view.head.height, breakdown: await supplyBreakdown(view.state) }),
     // A read that straddled a commit may not add up; one committed state always does.
-    ({ breakdown: b, pools }) =>
-      b.balances + b.stakes + b.unvested + b.burned === b.total && pools.reduce((s, [, v]) => s + v, 0n) === b.pools,
+    ({ breakdown }) => supplySum(breakdown) === breakdown.total,
   );
 }
 
@@ -329,16 +323,19 @@ function supplyMethod(app: App): Method {
   return {
     params: [],
     async handler() {
-      const { height, breakdown: b, pools } = await readSupply(app);
+      const { height, breakdown: b } = await readSupply(app);
       return {
         height: height.toString(),
         total: b.total.toString(),
-        balances: b.balances.toString(),
-        staked: b.stakes.toString(),
+        circulating: b.circulating.toString(),
+        bonded: b.bonded.toString(),
+        staked: b.staked.toString(),
+        unbonding: b.unbonding.toString(),
+        slash_escrow: b.slashEscrow.toString(),
         unvested: b.unvested.toString(),
         burned: b.burned.toString(),
-        pools_total: b.pools.toString(),
-        pools: Object.fromEntries(pools.map(([name, v]) => [name, v.toString()])),
+        pools_total: b.modulesTotal.toString(),
+        pools: Object.fromEntries(b.modules.map(([name, v]) => [name, v.toString()])),
       };
     },
   };
@@ -356,7 +353,6 @@ function paramsMethod(app: App): Method {
 // The family of later issues. Each replaces `read`/`list: pending(...)` with a reader and `encode` with its JSON.
 // ---------------------------------------------------------------------------------------------------------------
 
-const AGENTS_LATER = 'agents arrive with issue 6 (agent registration); this node keeps no agent state';
 const TASKS_LATER = 'tasks arrive with issue 7 (task lifecycle); this node keeps no task state';
 const COMMITTEES_LATER = 'review committees arrive with issue 7; this node keeps no committee state';
 const REPUTATION_LATER = 'reputation scores arrive with issue 7; this node keeps no reputation state';
@@ -367,20 +363,217 @@ const noEncoder = (): never => {
   throw RpcError.internal('this method has no encoder yet');
 };
 
-export const agentMethod: RecordMethodDef<Uint8Array, never> = {
+// ---------------------------------------------------------------------------------------------------------------
+// agent, agents, validator (issue 6)
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * The scorer whose score turns into a validator's reputation factor. It must be the one the app's staking module
+ * uses (src/state/app.ts builds stakingModule() with its default, neutralScore), so that the factor shown is the one
+ * the voting power was computed with; issue 7's reputation module replaces both together.
+ */
+export const rpcValidatorScorer: ValidatorScorer = neutralScore;
+
+/** A factor (FACTOR_ONE-scaled) as a decimal with six places: 1000000n -> "1.000000". */
+export function factorDecimal(factor: bigint): string {
+  const sign = factor < 0n ? '-' : '';
+  const abs = factor < 0n ? -factor : factor;
+  return `${sign}${abs / FACTOR_ONE}.${(abs % FACTOR_ONE).toString().padStart(6, '0')}`;
+}
+
+/** The reputation factor (FACTOR_ONE-scaled) a validator's power is computed with. */
+export async function validatorFactor(state: StateReader, v: Validator): Promise<bigint> {
+  return reputationFactor(await rpcValidatorScorer(state, v));
+}
+
+/** The fields `validators` adds from the state's validator record to each CometBFT entry; null without a record. */
+export interface ValidatorExtrasJSON {
+  stake: string | null;
+  reputation_factor: string | null;
+  operator: string | null;
+  name: string | null;
+}
+
+export async function validatorExtras(state: StateReader, address: Uint8Array): Promise<ValidatorExtrasJSON> {
+  const v = await validatorsRepo.get(state, address);
+  if (v === undefined) return { stake: null, reputation_factor: null, operator: null, name: null };
+  return { stake: v.stake.toString(), reputation_factor: (await validatorFactor(state, v)).toString(), operator: toHex(v.operator), name: v.name };
+}
+
+/** `agents` status filter: the agent's status, or "validator" (its validator holds voting power). */
+export const AGENT_STATUSES = ['active', 'unbonding', 'validator'] as const;
+/** A model or skill tag, as MsgRegisterAgent's validation accepts it (src/codec/types.ts). */
+const TAG = /^[a-z0-9][a-z0-9._:/-]{0,63}$/;
+
+/** An agent with what its JSON needs besides the record: its entries in the unbonding queue. */
+export interface AgentRecord {
+  agent: Agent;
+  unbonding: Unbonding[];
+}
+
+function agentJSON(r: AgentRecord, view: StateView): Record<string, unknown> {
+  const a = r.agent;
+  const c = a.capabilities;
+  return {
+    address: toHex(a.address),
+    pub_key: pubKey(a.pubKey),
+    status: a.status,
+    bond: a.bond.toString(),
+    capabilities: {
+      cpu_cores: c.cpuCores,
+      gpu_memory_mb: c.gpuMemoryMb.toString(),
+      llm_tokens_per_second: c.llmTokensPerSecond.toString(),
+      models: [...c.models],
+      skills: [...c.skills],
+    },
+    capabilities_status: a.capabilitiesVerified ? 'verified' : 'claimed',
+    capabilities_verified_at: a.capabilitiesVerified ? formatTime(a.capabilitiesVerifiedNs) : null,
+    attestation: {
+      kind: a.attestationKind,
+      expires_at: formatTime(a.attestationExpiresNs),
+      measurement: toHex(a.measurement),
+      // Against the latest block time: what the state machine checks the next block's txs against is at least that.
+      valid: isAttested(a, view.head.time),
+    },
+    registered_at: formatTime(a.registeredNs),
+    registered_height: a.registeredHeight.toString(),
+    validator: a.validator.length > 0 ? toHex(a.validator) : null,
+    unbonding: r.unbonding.map((u) => ({ kind: u.kind, amount: u.amount.toString(), completes_at: formatTime(u.completesNs) })),
+  };
+}
+
+export const agentMethod: RecordMethodDef<Uint8Array, AgentRecord> = {
   name: 'agent',
   noun: 'agent',
   key: addressParam('address'),
-  read: pending(AGENTS_LATER),
-  encode: noEncoder,
+  async read(view, address) {
+    const agent = await agentsRepo.get(view.state, address);
+    if (agent === undefined) return undefined;
+    const unbonding = (await unbondingsRepo.all(view.state)).map(([, u]) => u).filter((u) => equalBytes(u.owner, address));
+    return { agent, unbonding };
+  },
+  encode: (r, _address, view) => agentJSON(r, view),
 };
 
-export const agentsMethod: ListMethodDef<never> = {
+function capabilityFilter(): FilterParam {
+  return {
+    spec: { name: 'capability', type: 'string', optional: true },
+    parse(v) {
+      if (typeof v !== 'string' || !TAG.test(v)) {
+        throw RpcError.invalidParams(
+          `capability must be a model or skill tag (1-64 characters of a-z, 0-9, ".", "_", ":", "/", "-", starting with a letter or digit, such as "llama-3-70b"), "gpu" or "verified", got ${shown(v)}`,
+        );
+      }
+      return v;
+    },
+  };
+}
+
+/** A capability filter: a model or skill tag, or one of two words that are not tags, "gpu" and "verified". */
+function matchesCapability(a: Agent, capability: string): boolean {
+  if (capability === 'gpu') return a.capabilities.gpuMemoryMb > 0n;
+  if (capability === 'verified') return a.capabilitiesVerified;
+  return a.capabilities.models.includes(capability) || a.capabilities.skills.includes(capability);
+}
+
+export const agentsMethod: ListMethodDef<AgentRecord> = {
   name: 'agents',
   items: 'agents',
-  filters: [wordFilter('status', 'active'), wordFilter('capability', 'gpu')],
-  list: pending(AGENTS_LATER),
-  encode: noEncoder,
+  filters: [wordFilter('status', 'active', AGENT_STATUSES), capabilityFilter()],
+  async list(view, filters, page) {
+    const status = filters.status as (typeof AGENT_STATUSES)[number] | undefined;
+    const capability = filters.capability as string | undefined;
+    let all = (await agentsRepo.all(view.state)).map(([, a]) => a); // key order: by address
+    if (status === 'active' || status === 'unbonding') all = all.filter((a) => a.status === status);
+    if (status === 'validator') {
+      const powered = new Set((await validatorsRepo.all(view.state)).filter(([, v]) => v.power > 0n).map(([k]) => toHex(k)));
+      all = all.filter((a) => a.validator.length > 0 && powered.has(toHex(a.validator)));
+    }
+    if (capability !== undefined) all = all.filter((a) => matchesCapability(a, capability));
+    const { items, total } = pageOf(all, page);
+    // The queue is read once for the page, not once per agent.
+    const byOwner = new Map<string, Unbonding[]>();
+    if (items.length > 0) {
+      for (const [, u] of await unbondingsRepo.all(view.state)) {
+        const k = toHex(u.owner);
+        byOwner.set(k, [...(byOwner.get(k) ?? []), u]);
+      }
+    }
+    return { items: items.map((agent) => ({ agent, unbonding: byOwner.get(toHex(agent.address)) ?? [] })), total };
+  },
+  encode: agentJSON,
+};
+
+/** A validator record with what its JSON needs: its score's factor, signing info, params, its operator's escrows. */
+export interface ValidatorRecord {
+  validator: Validator;
+  factor: bigint;
+  signing: SigningInfo | undefined;
+  window: bigint;
+  slashes: Array<[bigint, SlashEscrow]>;
+}
+
+export type ValidatorStatus = 'bonded' | 'unbonded' | 'jailed' | 'tombstoned';
+
+export function validatorStatus(v: Validator): ValidatorStatus {
+  if (v.tombstoned) return 'tombstoned';
+  if (v.jailedUntilNs > 0n) return 'jailed';
+  return v.power > 0n ? 'bonded' : 'unbonded';
+}
+
+export interface ValidatorRecordJSON {
+  address: string;
+  pub_key: PubKeyJSON;
+  operator: string;
+  name: string;
+  stake: string;
+  power: string;
+  reputation_factor: string;
+  reputation_factor_decimal: string;
+  status: ValidatorStatus;
+  jailed_until: string | null;
+  tombstoned: boolean;
+  signing: { missed: string; window: string };
+  slashes: Array<{ id: string; kind: string; amount: string; height: string; burns_at: string }>;
+}
+
+export function validatorRecordJSON(r: ValidatorRecord): ValidatorRecordJSON {
+  const v = r.validator;
+  return {
+    address: toHex(v.address),
+    pub_key: pubKey(v.pubKey),
+    operator: toHex(v.operator),
+    name: v.name,
+    stake: v.stake.toString(),
+    power: v.power.toString(),
+    reputation_factor: r.factor.toString(),
+    reputation_factor_decimal: factorDecimal(r.factor),
+    status: validatorStatus(v),
+    // A tombstoned validator is jailed for good (JAILED_FOREVER): no time to show.
+    jailed_until: v.tombstoned || v.jailedUntilNs === 0n ? null : formatTime(v.jailedUntilNs),
+    tombstoned: v.tombstoned,
+    signing: { missed: (r.signing?.missed ?? 0n).toString(), window: r.window.toString() },
+    slashes: r.slashes.map(([id, e]) => ({ id: id.toString(), kind: e.kind, amount: e.amount.toString(), height: e.height.toString(), burns_at: formatTime(e.burnsAtNs) })),
+  };
+}
+
+export const validatorMethod: RecordMethodDef<Uint8Array, ValidatorRecord> = {
+  name: 'validator',
+  noun: 'validator',
+  key: addressParam('address'),
+  async read(view, address) {
+    const validator = await validatorsRepo.get(view.state, address);
+    if (validator === undefined) return undefined;
+    const [factor, signing, params, escrows] = await Promise.all([
+      validatorFactor(view.state, validator),
+      signingInfos.get(view.state, address),
+      view.app.params(),
+      allSlashEscrows(view.state),
+    ]);
+    const slashes = escrows.filter(([, e]) => equalBytes(e.agent, validator.operator));
+    return { validator, factor, signing, window: params.slashing.downtime_window_blocks, slashes };
+  },
+  encode: (r) => validatorRecordJSON(r),
 };
 
 export const taskMethod: RecordMethodDef<bigint, never> = {
@@ -440,6 +633,7 @@ export function domainMethods(ctx: RpcContext): MethodTable {
     params: paramsMethod(app),
     agent: defineRecordMethod(app, agentMethod),
     agents: defineListMethod(app, agentsMethod),
+    validator: defineRecordMethod(app, validatorMethod),
     task: defineRecordMethod(app, taskMethod),
     tasks: defineListMethod(app, tasksMethod),
     committee: defineRecordMethod(app, committeeMethod),

@@ -28,6 +28,8 @@ export const ModuleAccount = {
   FEE_COLLECTOR: 'fee_collector',
   TREASURY: 'treasury',
   pool: (category: Exclude<Category, 'team'>): string => (category === 'treasury' ? 'treasury' : `pool/${category}`),
+  /** Released emission waiting to be paid for work (see rewards.ts). */
+  rewards: (category: 'compute_providers' | 'marketplace' | 'review_committees'): string => `rewards/${category}`,
 } as const;
 
 export async function credit(state: StateOverlay, address: Uint8Array, amount: bigint): Promise<void> {

@@ -6,17 +6,23 @@ import { equalBytes, toHex } from '../crypto/bytes.ts';
 import { Store } from './store.ts';
 import { Executor, VerifiedTxCache, readParams, type BlockInput, type BlockOutput } from './executor.ts';
 import { economicsModule } from './economics.ts';
-import { validatorsModule } from './validators.ts';
 import { bankModule } from './accounts.ts';
+import { agentsModule } from './agents.ts';
+import { stakingModule } from './staking.ts';
+import { slashingModule } from './slashing.ts';
+import { rewardsModule } from './rewards.ts';
 import { genesisHash, type Genesis } from './genesis.ts';
 import type { Module } from './module.ts';
 import type { AppParams } from './params.ts';
 import type { Event, StoreHead } from '../codec/types.ts';
 import type { IndexAttribute } from './store.ts';
 
-/** Every module, in the order their genesis, begin-block and end-block hooks run. */
+/**
+ * Every module, in the order their genesis, begin-block and end-block hooks run. The order matters: rewards reads
+ * the pools economics funded at genesis; slashing (begin-block) jails before staking (end-block) recomputes the set.
+ */
 export function defaultModules(): Module[] {
-  return [economicsModule, validatorsModule, bankModule];
+  return [economicsModule, rewardsModule, agentsModule, slashingModule, stakingModule(), bankModule];
 }
 
 export interface CommitExtras {

@@ -1,33 +1,25 @@
 // Supply, fees, burns and vesting. The supply is fixed at genesis; tokens only move between holders or burn.
-// Invariant (checked by checkSupply): balances + stakes + unvested + burned = total supply, exactly.
+// Invariant (checkSupply): circulating + module accounts + bonded + staked + unbonding + slash escrow + unvested +
+// burned = total supply, exactly, at the end of every block.
 import { AppError } from '../errors.ts';
 import { toHex } from '../crypto/bytes.ts';
-import { SupplyInfoCodec, VestingCodec, type SupplyInfo, type Vesting } from '../codec/types.ts';
-import { Namespace, Repo, Singleton } from './repo.ts';
+import { VestingCodec, type Vesting } from '../codec/types.ts';
+import { Namespace, Repo } from './repo.ts';
 import type { StateReader } from './store.ts';
 import type { StateOverlay } from './overlay.ts';
-import { accounts, credit, debit, getAccount, moduleAddress, ModuleAccount } from './accounts.ts';
+import { accounts, credit, moduleAddress, ModuleAccount } from './accounts.ts';
 import { allValidators } from './validators.ts';
+import { agents } from './agents.ts';
+import { unbondings } from './bonds.ts';
+import { slashEscrows } from './slashing.ts';
+import { burn, getSupply, supply } from './supply.ts';
 import { BPS, CATEGORIES, type AppParams, type Category } from './params.ts';
 import { event, type Module } from './module.ts';
 
-export const supply = new Singleton<SupplyInfo>(Namespace.SUPPLY, SupplyInfoCodec);
+export { burn, getSupply, supply };
 export const vesting = new Repo<Uint8Array, Vesting>(Namespace.VESTING, (a) => a, VestingCodec);
 
 const NS_PER_SECOND = 1_000_000_000n;
-
-export async function getSupply(state: StateReader): Promise<SupplyInfo> {
-  const s = await supply.get(state);
-  if (s === undefined) throw new AppError('STORE_CORRUPT', 'the supply record is missing: the state was not initialised from a genesis');
-  return s;
-}
-
-/** Removes tokens from circulation for good; they stay counted in `burned`. */
-export async function burn(state: StateOverlay, amount: bigint): Promise<void> {
-  if (amount === 0n) return;
-  const s = await getSupply(state);
-  supply.set(state, { ...s, burned: s.burned + amount });
-}
 
 /** Splits a paid fee: burn_bps of it burns (rounding toward the burn), the rest waits in the fee collector. */
 export async function settleFee(state: StateOverlay, fee: bigint, params: AppParams): Promise<{ burned: bigint; toValidators: bigint }> {
@@ -36,24 +28,6 @@ export async function settleFee(state: StateOverlay, fee: bigint, params: AppPar
   await burn(state, burned);
   await credit(state, moduleAddress(ModuleAccount.FEE_COLLECTOR), toValidators);
   return { burned, toValidators };
-}
-
-/** Pays out the fee collector to the validators pro rata to power; the indivisible remainder waits for the next block. */
-async function distributeFees(state: StateOverlay): Promise<bigint> {
-  const collector = moduleAddress(ModuleAccount.FEE_COLLECTOR);
-  const pot = (await getAccount(state, collector)).balance;
-  if (pot === 0n) return 0n;
-  const set = await allValidators(state);
-  const total = set.reduce((sum, v) => sum + v.power, 0n);
-  if (total === 0n) return 0n;
-  let paid = 0n;
-  for (const v of set) {
-    const share = (pot * v.power) / total;
-    await credit(state, v.address, share);
-    paid += share;
-  }
-  await debit(state, collector, paid);
-  return paid;
 }
 
 /** Amount of a schedule vested at `now`: nothing before the cliff, everything at the end, linear in between (floor). */
@@ -75,42 +49,78 @@ async function releaseVesting(state: StateOverlay, now: bigint): Promise<bigint>
   return released;
 }
 
+/** Every module account, by the name `supply` shows: the genesis pools, the treasury, the reward pots, the fee collector. */
+export const MODULE_ACCOUNTS: ReadonlyArray<[string, Uint8Array]> = [
+  ...CATEGORIES.filter((c): c is Exclude<Category, 'team'> => c !== 'team').map((c): [string, Uint8Array] => [c, moduleAddress(ModuleAccount.pool(c))]),
+  ...(['compute_providers', 'marketplace', 'review_committees'] as const).map((c): [string, Uint8Array] => [`rewards/${c}`, moduleAddress(ModuleAccount.rewards(c))]),
+  ['fee_collector', moduleAddress(ModuleAccount.FEE_COLLECTOR)],
+];
+
 export interface SupplyBreakdown {
   total: bigint;
-  /** Balances of every account, module accounts (pools, treasury, fee collector) included. */
-  balances: bigint;
-  /** Part of `balances` held by module accounts. */
-  pools: bigint;
-  stakes: bigint;
+  /**
+   * Liquid balances of every account that is not a module account: what holders can spend, vote with (issue 8)
+   * and transfer. Everything else is locked (bonded, staked, unbonding, escrowed), unreleased (pools, unvested) or
+   * gone (burned).
+   */
+  circulating: bigint;
+  /** Balances of the module accounts, by name (MODULE_ACCOUNTS), and their sum. */
+  modules: Array<[string, bigint]>;
+  modulesTotal: bigint;
+  /** Agents' registration bonds. */
+  bonded: bigint;
+  /** Validator stakes. */
+  staked: bigint;
+  /** Stakes and bonds waiting out their unbonding period. */
+  unbonding: bigint;
+  /** Slashed tokens waiting out the appeal window. */
+  slashEscrow: bigint;
   unvested: bigint;
   burned: bigint;
+}
+
+/** The parts of a breakdown that must add up to the total supply. */
+export function supplySum(b: SupplyBreakdown): bigint {
+  return b.circulating + b.modulesTotal + b.bonded + b.staked + b.unbonding + b.slashEscrow + b.unvested + b.burned;
 }
 
 /** Sums every holding in the state. O(accounts): for tests, queries and audits, never in a block. */
 export async function supplyBreakdown(state: StateReader): Promise<SupplyBreakdown> {
   const s = await getSupply(state);
-  const poolAddresses = new Set(
-    [ModuleAccount.FEE_COLLECTOR, ...CATEGORIES.filter((c): c is Exclude<Category, 'team'> => c !== 'team').map(ModuleAccount.pool)].map((n) =>
-      toHex(moduleAddress(n)),
-    ),
-  );
-  let balances = 0n;
-  let pools = 0n;
+  const moduleIndex = new Map(MODULE_ACCOUNTS.map(([name, address]) => [toHex(address), name]));
+  const moduleBalances = new Map<string, bigint>(MODULE_ACCOUNTS.map(([name]) => [name, 0n]));
+  let circulating = 0n;
   for (const [address, acc] of await accounts.all(state)) {
-    balances += acc.balance;
-    if (poolAddresses.has(toHex(address))) pools += acc.balance;
+    const name = moduleIndex.get(toHex(address));
+    if (name === undefined) circulating += acc.balance;
+    else moduleBalances.set(name, acc.balance);
   }
-  const stakes = (await allValidators(state)).reduce((sum, v) => sum + v.stake, 0n);
-  const unvested = (await vesting.all(state)).reduce((sum, [, v]) => sum + (v.total - v.released), 0n);
-  return { total: s.total, balances, pools, stakes, unvested, burned: s.burned };
+  const modules = [...moduleBalances.entries()];
+  const sum = (xs: bigint[]): bigint => xs.reduce((a, b) => a + b, 0n);
+  return {
+    total: s.total,
+    circulating,
+    modules,
+    modulesTotal: sum(modules.map(([, v]) => v)),
+    bonded: sum((await agents.all(state)).map(([, a]) => a.bond)),
+    staked: sum((await allValidators(state)).map((v) => v.stake)),
+    unbonding: sum((await unbondings.all(state)).map(([, u]) => u.amount)),
+    slashEscrow: sum((await slashEscrows.all(state)).map(([, e]) => e.amount)),
+    unvested: sum((await vesting.all(state)).map(([, v]) => v.total - v.released)),
+    burned: s.burned,
+  };
 }
 
 /** Throws INTERNAL if the supply invariant does not hold. */
 export async function checkSupply(state: StateReader): Promise<SupplyBreakdown> {
   const b = await supplyBreakdown(state);
-  const sum = b.balances + b.stakes + b.unvested + b.burned;
+  const sum = supplySum(b);
   if (sum !== b.total) {
-    throw new AppError('INTERNAL', `supply invariant broken: balances ${b.balances} + stakes ${b.stakes} + unvested ${b.unvested} + burned ${b.burned} = ${sum} != ${b.total}`);
+    throw new AppError(
+      'INTERNAL',
+      `supply invariant broken: circulating ${b.circulating} + modules ${b.modulesTotal} + bonded ${b.bonded} + staked ${b.staked} + unbonding ${b.unbonding} + ` +
+        `slash escrow ${b.slashEscrow} + unvested ${b.unvested} + burned ${b.burned} = ${sum} != ${b.total}`,
+    );
   }
   return b;
 }
@@ -119,7 +129,7 @@ export const economicsModule: Module = {
   name: 'economics',
   async initGenesis(state, genesis) {
     const { appParams: params, genesisTime } = genesis;
-    supply.set(state, { total: params.supply.total_supply, burned: 0n });
+    supply.set(state, { total: params.supply.total_supply, burned: 0n, emissionStartNs: genesisTime, nextId: 1n });
     for (const alloc of genesis.allocations) {
       let assigned = 0n;
       for (const a of alloc.accounts) {
@@ -137,7 +147,8 @@ export const economicsModule: Module = {
           await credit(state, a.address, a.amount);
         }
       }
-      if (alloc.category === 'validators') for (const v of genesis.validators) assigned += v.stake;
+      // Genesis validators' stakes and agent bonds (staking.ts, agents.ts) come out of the validators allocation.
+      if (alloc.category === 'validators') for (const v of genesis.validators) assigned += v.stake + params.agents.bond;
       const rest = alloc.amount - assigned;
       if (rest < 0n) throw new AppError('BAD_GENESIS', `allocation ${alloc.category} assigns more than its ${alloc.amount} uacc`);
       if (rest > 0n) {
@@ -149,9 +160,5 @@ export const economicsModule: Module = {
   async beginBlock(ctx) {
     const released = await releaseVesting(ctx.state, ctx.time);
     if (released > 0n) ctx.events.push(event('vesting_release', { amount: released.toString() }));
-  },
-  async endBlock(ctx) {
-    const paid = await distributeFees(ctx.state);
-    if (paid > 0n) ctx.events.push(event('fee_distribution', { amount: paid.toString() }));
   },
 };

@@ -17,7 +17,7 @@ import type { StateReader, StateWrite } from './store.ts';
 import type { AppParams } from './params.ts';
 import { accounts, getAccount } from './accounts.ts';
 import { settleFee, checkSupply } from './economics.ts';
-import { event, GasMeter, type BlockInfo, type HookContext, type Module, type MsgHandler, type TxContext } from './module.ts';
+import { event, GasMeter, type BlockInfo, type CommitVote, type HookContext, type Module, type MsgHandler, type TxContext } from './module.ts';
 import { appParamsFromJSON, appParamsToJSON, type Genesis } from './genesis.ts';
 import type { MsgType } from '../codec/types.ts';
 
@@ -50,6 +50,8 @@ export interface BlockInput extends BlockInfo {
   txs: readonly Uint8Array[];
   /** Verified evidence of misbehaviour carried by the block. */
   evidence?: readonly Evidence[];
+  /** The previous height's validators and which of them signed it (from the block's last commit). */
+  lastCommit?: readonly CommitVote[];
 }
 
 export interface BlockOutput {
@@ -68,6 +70,7 @@ export interface DecodedTx {
   hash: Uint8Array;
   body: TxBody;
   signer: Uint8Array;
+  pubKey: Uint8Array;
 }
 
 export class Executor {
@@ -102,7 +105,8 @@ export class Executor {
     const params = await readParams(state);
     const info: BlockInfo = { chainId: block.chainId, height: block.height, time: block.time, proposer: block.proposer };
     const evidence = block.evidence ?? [];
-    const hook = (events: Event[], validatorUpdates: ValidatorUpdate[]): HookContext => ({ ...info, evidence, state, params, events, validatorUpdates });
+    const lastCommit = block.lastCommit ?? [];
+    const hook = (events: Event[], validatorUpdates: ValidatorUpdate[]): HookContext => ({ ...info, evidence, lastCommit, state, params, events, validatorUpdates });
 
     const beginBlockEvents: Event[] = [];
     const validatorUpdates: ValidatorUpdate[] = [];
@@ -114,10 +118,14 @@ export class Executor {
     const txResults: TxResult[] = [];
     const fees = { total: 0n };
     for (let i = 0; i < block.txs.length; i++) txResults.push(await this.deliverTx(state, params, info, block.txs[i], decoded[i], fees));
-    // All of the block's fees are split at once: burned share burns, the validators' share waits for end-block.
-    await settleFee(state, fees.total, params);
-
+    // All of the block's fees are split at once: the burned share burns, the validators' share waits in the fee
+    // collector for the signers of this block (paid in the next block, when its last commit names them).
     const endBlockEvents: Event[] = [];
+    if (fees.total > 0n) {
+      const split = await settleFee(state, fees.total, params);
+      endBlockEvents.push(event('fees', { amount: fees.total.toString(), burned: split.burned.toString(), to_validators: split.toValidators.toString() }));
+    }
+
     for (const m of this.modules) await m.endBlock?.(hook(endBlockEvents, validatorUpdates));
 
     const { appHash, state: writes, nodes } = await this.commitment(prevAppHash, state);
@@ -156,7 +164,7 @@ export class Executor {
     if (body.gasPrice < params.fees.min_gas_price) {
       throw new AppError('FEE_TOO_LOW', `gas_price ${body.gasPrice} is below the minimum ${params.fees.min_gas_price} uacc per gas; raise it`);
     }
-    return { decoded: { hash, body, signer: addressOf(tx.pubKey) }, signature: tx.signature, signBytes: txSignBytes(chainId, tx.body), pubKey: tx.pubKey };
+    return { decoded: { hash, body, signer: addressOf(tx.pubKey), pubKey: tx.pubKey }, signature: tx.signature, signBytes: txSignBytes(chainId, tx.body), pubKey: tx.pubKey };
   }
 
   /** Gas a tx needs before its message runs: base + bytes + the message's schedule entry. */
@@ -189,7 +197,7 @@ export class Executor {
     fees: { total: bigint },
   ): Promise<TxResult> {
     if (decoded instanceof AppError) return failed(decoded, 0n, 0n);
-    const { body, signer, hash } = decoded;
+    const { body, signer, hash, pubKey } = decoded;
     const gas = new GasMeter(body.gasLimit);
 
     // Ante: nonce and funds for the whole gas limit. Failing here changes nothing.
@@ -211,7 +219,7 @@ export class Executor {
       gas.consume(this.intrinsicGas(txBytes, body, params), body.msg.type);
       const entry = this.handlers.get(body.msg.type);
       if (entry === undefined) throw new AppError('UNKNOWN_MESSAGE', `no module handles message ${body.msg.type}`);
-      const ctx: TxContext = { ...info, state: msgState, params, events, signer, gas, txHash: hash };
+      const ctx: TxContext = { ...info, state: msgState, params, events, signer, signerPubKey: pubKey, gas, txHash: hash };
       await entry.handler(ctx, body.msg.value as never);
       state.merge(msgState);
     } catch (err) {

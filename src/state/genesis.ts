@@ -22,6 +22,7 @@ import { sha256 } from '../crypto/hash.ts';
 import {
   BPS,
   CATEGORIES,
+  SLASH_KINDS,
   UACC_PER_ACC,
   defaultAppParams,
   defaultConsensusParams,
@@ -149,11 +150,17 @@ const CHAIN_ID = /^[A-Za-z0-9._-]{1,50}$/;
 const VALIDATOR_NAME = /^[\x20-\x7e]{1,64}$/;
 const ADDRESS_HEX = /^[0-9A-F]{40}$/;
 const U64_DECIMAL = /^(0|[1-9][0-9]*)$/;
-/** Keys of open parameter maps (msg_gas: message type names, as the Tx.msg oneof cases are spelled). */
-const PARAM_KEY = /^[a-z][a-z_]*$/;
+/** Keys of open parameter maps (msg_gas: message type names, as the Tx.msg oneof cases are spelled; names and labels). */
+const PARAM_KEY = /^[a-z][a-z0-9_]{0,63}$/;
 
 /** Parameter maps whose keys are open (not fixed by defaultAppParams), by path inside AppParams, with their value shape. */
-const OPEN_MAPS: ReadonlyMap<string, unknown> = new Map<string, unknown>([['fees.msg_gas', 0n]]);
+const OPEN_MAPS: ReadonlyMap<string, unknown> = new Map<string, unknown>([
+  ['fees.msg_gas', 0n],
+  ['agents.attestation_authorities', ''],
+  ['agents.tee_measurements', ''],
+]);
+const PUBKEY_HEX = /^[0-9A-F]{64}$/;
+const MEASUREMENT_ENTRY = /^([a-z][a-z0-9-]{0,31}):([0-9A-F]{2,256})$/;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Small strict-JSON helpers. Every failure names the JSON path.
@@ -358,7 +365,7 @@ function checkParamShape(template: unknown, value: unknown, path: string, rel: s
       const open = OPEN_MAPS.get(rel);
       if (open !== undefined) {
         for (const k of Object.keys(value)) {
-          if (!PARAM_KEY.test(k)) fail(at(path, k), 'keys here must be message type names: lower-case letters and underscores, starting with a letter');
+          if (!PARAM_KEY.test(k)) fail(at(path, k), 'keys here must be names of 1-64 lower-case letters, digits and underscores, starting with a letter');
           checkParamShape(open, value[k], at(path, k), `${rel}.*`);
         }
         return;
@@ -420,6 +427,64 @@ export function validateAppParams(p: AppParams, path = 'params'): void {
   if (p.tx.max_memo_bytes >= p.tx.max_tx_bytes) {
     fail(at(tx, 'max_memo_bytes'), `must be smaller than max_tx_bytes (${p.tx.max_tx_bytes}); got ${p.tx.max_memo_bytes}`);
   }
+  validateEconomicParams(p, path);
+}
+
+/** Agents, staking, emission and slashing (issue 6): each value in its meaningful range, with a sentence. */
+function validateEconomicParams(p: AppParams, path: string): void {
+  const agents = at(path, 'agents');
+  const staking = at(path, 'staking');
+  const emission = at(path, 'emission');
+  const slashing = at(path, 'slashing');
+  const total = p.supply.total_supply;
+  const atLeast = (n: bigint, min: bigint, where: string, unit: string): void => {
+    if (n < min) fail(where, `must be at least ${min}${unit}; got ${n}`);
+  };
+  const atMost = (n: bigint, max: bigint, where: string, unit: string): void => {
+    if (n > max) fail(where, `must be at most ${max}${unit}; got ${n}`);
+  };
+  const TEN_YEARS = 3650n * 86_400n;
+  atLeast(p.agents.bond, 1n, at(agents, 'bond'), ' uacc');
+  atMost(p.agents.bond, total, at(agents, 'bond'), ' uacc (the total supply)');
+  atMost(p.agents.registration_fee, total, at(agents, 'registration_fee'), ' uacc (the total supply)');
+  atMost(p.agents.unbonding_seconds, TEN_YEARS, at(agents, 'unbonding_seconds'), ' seconds (ten years)');
+  atLeast(p.agents.attestation_max_seconds, 1n, at(agents, 'attestation_max_seconds'), ' second');
+  atMost(p.agents.attestation_max_seconds, TEN_YEARS, at(agents, 'attestation_max_seconds'), ' seconds (ten years)');
+  for (const [name, key] of Object.entries(p.agents.attestation_authorities)) {
+    if (!PUBKEY_HEX.test(key)) fail(at(at(agents, 'attestation_authorities'), name), `must be an ed25519 public key as 64 upper-case hex characters; got ${describe(key)}`);
+  }
+  for (const [label, entry] of Object.entries(p.agents.tee_measurements)) {
+    if (!MEASUREMENT_ENTRY.test(entry)) {
+      fail(at(at(agents, 'tee_measurements'), label), `must be "<kind>:<measurement as upper-case hex>", e.g. "tdx:0A1B..."; got ${describe(entry)}`);
+    }
+  }
+  atMost(p.agents.max_tags, 32n, at(agents, 'max_tags'), ' (the wire limit)');
+
+  atLeast(p.staking.min_stake, 1n, at(staking, 'min_stake'), ' uacc');
+  atMost(p.staking.min_stake, total, at(staking, 'min_stake'), ' uacc (the total supply)');
+  atLeast(p.staking.max_validators, 1n, at(staking, 'max_validators'), ' validator');
+  atMost(p.staking.max_validators, 10_000n, at(staking, 'max_validators'), ' validators');
+  atLeast(p.staking.epoch_blocks, 1n, at(staking, 'epoch_blocks'), ' block');
+  atMost(p.staking.unbonding_seconds, TEN_YEARS, at(staking, 'unbonding_seconds'), ' seconds (ten years)');
+
+  atLeast(p.emission.halving_seconds, 1n, at(emission, 'halving_seconds'), ' second');
+  atLeast(p.emission.periods, 1n, at(emission, 'periods'), ' period');
+  // Weights of the periods are 2^(periods-1) .. 1: 62 periods keep them in 64 bits.
+  atMost(p.emission.periods, 62n, at(emission, 'periods'), ' periods');
+  if (p.emission.halving_seconds * p.emission.periods > 100n * 365n * 86_400n) {
+    fail(emission, `halving_seconds x periods must be at most 100 years; got ${p.emission.halving_seconds * p.emission.periods} seconds`);
+  }
+
+  for (const kind of SLASH_KINDS) {
+    const where = at(at(slashing, 'severity_bps'), kind);
+    atLeast(p.slashing.severity_bps[kind], 100n, where, ' bps (1%; the whitepaper slashes 1-100% of stake)');
+    atMost(p.slashing.severity_bps[kind], BPS, where, ' bps (100%)');
+  }
+  atLeast(p.slashing.downtime_window_blocks, 1n, at(slashing, 'downtime_window_blocks'), ' block');
+  atMost(p.slashing.downtime_window_blocks, 100_000n, at(slashing, 'downtime_window_blocks'), ' blocks');
+  atMost(p.slashing.downtime_min_signed_bps, BPS, at(slashing, 'downtime_min_signed_bps'), ' bps (100%)');
+  atMost(p.slashing.downtime_jail_seconds, TEN_YEARS, at(slashing, 'downtime_jail_seconds'), ' seconds (ten years)');
+  atMost(p.slashing.appeal_window_seconds, TEN_YEARS, at(slashing, 'appeal_window_seconds'), ' seconds (ten years)');
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -623,11 +688,12 @@ function checkAllocations(allocations: IndexedAllocation[], params: AppParams, v
       fail(at(p, 'accounts'), 'a genesis template carries no accounts (the devnet tool adds them); use []');
     }
     if (a.category === 'validators') {
-      const staked = sum(validators.map((v) => v.stake));
+      // Each genesis validator is also a registered agent whose bond (agents.bond) comes from this allocation too.
+      const staked = sum(validators.map((v) => v.stake + params.agents.bond));
       if (held + staked > a.amount) {
         fail(
           staked > a.amount ? 'validators' : at(p, 'accounts'),
-          `validator stakes (${staked} uacc) plus the validators accounts (${held} uacc) exceed the validators allocation of ${a.amount} uacc; lower them`,
+          `validator stakes and agent bonds (${staked} uacc) plus the validators accounts (${held} uacc) exceed the validators allocation of ${a.amount} uacc; lower them`,
         );
       }
     } else if (a.category === 'team') {

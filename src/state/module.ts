@@ -14,7 +14,16 @@ export interface BlockInfo {
   proposer: Uint8Array;
 }
 
+/** One validator of the previous height's set, and whether its signature for that block is in this block's last commit. */
+export interface CommitVote {
+  address: Uint8Array;
+  power: bigint;
+  signed: boolean;
+}
+
 export interface HookContext extends BlockInfo {
+  /** The previous block's validators and who signed it (empty for the first block): rewards and downtime use it. */
+  lastCommit: readonly CommitVote[];
   /** Misbehaviour proven in this block (consensus verified it); the economics module slashes for it. */
   evidence: readonly Evidence[];
   state: StateOverlay;
@@ -30,6 +39,8 @@ export interface TxContext extends BlockInfo {
   params: AppParams;
   events: Event[];
   signer: Uint8Array;
+  /** The signer's ed25519 public key (its address is derived from it): an agent's identity. */
+  signerPubKey: Uint8Array;
   gas: GasMeter;
   txHash: Uint8Array;
 }

@@ -43,10 +43,61 @@ export interface SupplyParams {
   team_vesting_seconds: bigint;
 }
 
+export interface AgentParams {
+  /** Least bond an agent locks to register, in uacc (whitepaper: 10,000 ACC). */
+  bond: bigint;
+  /** Burned at registration, in uacc. */
+  registration_fee: bigint;
+  /** How long a deregistered agent's bond waits (still slashable) before it returns. */
+  unbonding_seconds: bigint;
+  /** The longest an attestation may stay valid; genesis validators' attestations last this long from genesis. */
+  attestation_max_seconds: bigint;
+  /** Keys trusted by the `authority` attestation kind: name -> ed25519 public key, 64 upper-case hex characters. */
+  attestation_authorities: Record<string, string>;
+  /** Allow-listed TEE measurements: label -> "<kind>:<hex measurement>" (governance adds and removes entries). */
+  tee_measurements: Record<string, string>;
+  /** Most model tags and most skill tags an agent may declare (each). */
+  max_tags: bigint;
+}
+
+export interface StakingParams {
+  /** Least stake for a place in the validator set, in uacc. */
+  min_stake: bigint;
+  max_validators: bigint;
+  /** The validator set is recomputed from stake x reputation every this many blocks (jails act at once). */
+  epoch_blocks: bigint;
+  unbonding_seconds: bigint;
+}
+
+export interface EmissionParams {
+  /** The reward pools release over `periods` periods of this length, each releasing half of the one before. */
+  halving_seconds: bigint;
+  periods: bigint;
+}
+
+/** Severity table keys: what the slashing module slashes for. */
+export const SLASH_KINDS = ['double_sign', 'downtime', 'fraudulent_result', 'missed_reveal'] as const;
+export type SlashKind = (typeof SLASH_KINDS)[number];
+
+export interface SlashingParams {
+  /** Share of an agent's stake, unbonding entries and bond taken per infraction kind, in bps (100 = 1% .. 10,000 = 100%). */
+  severity_bps: Record<SlashKind, bigint>;
+  /** Downtime: a validator signing fewer than min_signed_bps of the last window_blocks is slashed and jailed. */
+  downtime_window_blocks: bigint;
+  downtime_min_signed_bps: bigint;
+  downtime_jail_seconds: bigint;
+  /** Slashed funds wait this long in the slash escrow (governance may restore them), then burn. */
+  appeal_window_seconds: bigint;
+}
+
 export interface AppParams {
   supply: SupplyParams;
   fees: FeeParams;
   tx: TxParams;
+  agents: AgentParams;
+  staking: StakingParams;
+  emission: EmissionParams;
+  slashing: SlashingParams;
 }
 
 export function defaultAppParams(): AppParams {
@@ -69,11 +120,47 @@ export function defaultAppParams(): AppParams {
       burn_bps: 5000n,
       tx_base_gas: 1000n,
       tx_byte_gas: 10n,
-      msg_gas: { send: 1000n },
+      msg_gas: {
+        send: 1000n,
+        register_agent: 50_000n,
+        deregister_agent: 10_000n,
+        renew_attestation: 20_000n,
+        stake: 10_000n,
+        unstake: 10_000n,
+        unjail: 10_000n,
+      },
     },
     tx: {
       max_tx_bytes: 32_768n,
       max_memo_bytes: 256n,
+    },
+    agents: {
+      bond: 10_000n * UACC_PER_ACC,
+      registration_fee: 100n * UACC_PER_ACC,
+      unbonding_seconds: 21n * DAY_SECONDS,
+      attestation_max_seconds: 90n * DAY_SECONDS,
+      attestation_authorities: {},
+      tee_measurements: {},
+      max_tags: 16n,
+    },
+    staking: {
+      min_stake: 1_000n * UACC_PER_ACC,
+      max_validators: 100n,
+      epoch_blocks: 100n,
+      unbonding_seconds: 21n * DAY_SECONDS,
+    },
+    emission: {
+      halving_seconds: 2n * YEAR_SECONDS,
+      periods: 5n,
+    },
+    slashing: {
+      // Cosmos SDK's defaults for double-sign (5%, with tombstoning) and downtime (1% over 100 blocks, 50% signed,
+      // 10 minutes in jail); task fraud costs 10%, a missed review reveal 1% (whitepaper: 1-100% by severity).
+      severity_bps: { double_sign: 500n, downtime: 100n, fraudulent_result: 1000n, missed_reveal: 100n },
+      downtime_window_blocks: 100n,
+      downtime_min_signed_bps: 5000n,
+      downtime_jail_seconds: 600n,
+      appeal_window_seconds: 21n * DAY_SECONDS,
     },
   };
 }

@@ -14,7 +14,19 @@ export const Namespace = {
   VALIDATOR: 0x03,
   SUPPLY: 0x04,
   PARAMS: 0x05,
+  AGENT: 0x06,
+  SIGNING_INFO: 0x07,
+  UNBONDING: 0x08,
+  SLASH_ESCROW: 0x09,
+  EMISSION: 0x0a,
 } as const;
+
+/** 8-byte big-endian: ids and times in keys sort in numeric order. */
+export function u64Key(n: bigint): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, n);
+  return out;
+}
 
 export class Repo<K, V> {
   private readonly prefix: Uint8Array;

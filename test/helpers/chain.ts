@@ -9,6 +9,9 @@ import { buildGenesis, type Genesis } from '../../src/state/genesis.ts';
 import { defaultAppParams, UACC_PER_ACC, type AppParams } from '../../src/state/params.ts';
 import { App } from '../../src/state/app.ts';
 import type { BlockOutput } from '../../src/state/executor.ts';
+import type { CommitVote } from '../../src/state/module.ts';
+import type { Evidence } from '../../src/codec/types.ts';
+import { allValidators } from '../../src/state/validators.ts';
 
 export const CHAIN_ID = 'test-chain';
 export const GENESIS_TIME = 1_764_000_000_000_000_000n; // 2025-11-24T16:00:00Z
@@ -59,8 +62,30 @@ export function send(from: KeyPair, to: KeyPair | Uint8Array, amount: bigint, no
   return signTx(sendBody({ to: toAddr, amount, nonce, ...over }), from);
 }
 
-/** Applies the next block (one second after the head) and returns its output. */
-export async function nextBlock(app: App, txs: Uint8Array[], proposer = seededKey(1)): Promise<BlockOutput> {
+/** Who signed the previous block, as consensus reports it: here every validator holding power signed. */
+export async function allSigned(app: App): Promise<CommitVote[]> {
+  if (app.head().height < app.genesis.initialHeight) return [];
+  return (await allValidators(app.store)).filter((v) => v.power > 0n).map((v) => ({ address: v.address, power: v.power, signed: true }));
+}
+
+export interface NextBlockOptions {
+  /** Default: one second after the head. */
+  time?: bigint;
+  /** Default: every validator with power signed the previous block (allSigned). */
+  lastCommit?: CommitVote[];
+  evidence?: Evidence[];
+}
+
+/** Applies the next block (one second after the head, signed by every validator) and returns its output. */
+export async function nextBlock(app: App, txs: Uint8Array[], proposer = seededKey(1), opts: NextBlockOptions = {}): Promise<BlockOutput> {
   const head = app.head();
-  return app.applyBlock({ chainId: app.genesis.chainId, height: head.height + 1n, time: head.time + SECOND, proposer: addressOf(proposer.publicKey), txs });
+  return app.applyBlock({
+    chainId: app.genesis.chainId,
+    height: head.height + 1n,
+    time: opts.time ?? head.time + SECOND,
+    proposer: addressOf(proposer.publicKey),
+    txs,
+    evidence: opts.evidence,
+    lastCommit: opts.lastCommit ?? (await allSigned(app)),
+  });
 }

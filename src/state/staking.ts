@@ -1,0 +1,200 @@
+// Staking: registered agents bond stake to validate, and end-block hands the validator set to consensus (effective
+// at height + 2). Voting power = stake x the validator reputation factor.
+//
+// When the set changes:
+//   - at every epoch boundary (height divisible by staking.epoch_blocks) the set is recomputed: eligible validators
+//     ranked by power (ties by address), the top staking.max_validators take their power, everyone else 0;
+//   - between boundaries power only goes down: a validator that became ineligible (jailed, tombstoned, its agent
+//     deregistered or unattested, its stake below staking.min_stake) leaves at once, and one whose stake fell keeps
+//     the lower power; new stake and new validators wait for the next boundary.
+// A change that would leave the set empty is not made (the chain would halt); an event says so.
+//
+// Unstaked tokens wait staking.unbonding_seconds in the unbonding queue (bonds.ts), slashable until they return.
+import { AppError } from '../errors.ts';
+import { compareBytes, equalBytes, toHex } from '../crypto/bytes.ts';
+import { addressOf } from '../crypto/keys.ts';
+import { formatTime } from '../codec/time.ts';
+import type { Validator, ValidatorUpdate } from '../codec/types.ts';
+import { SCORE_ONE } from '../reputation/factor.ts';
+import { debit } from './accounts.ts';
+import { agents, getAgent, isActiveAgent, requireActiveAgent } from './agents.ts';
+import { completeUnbondings, startUnbonding } from './bonds.ts';
+import { allValidators, isJailed, validators, votingPower } from './validators.ts';
+import { event, type HookContext, type Module } from './module.ts';
+import type { AppParams } from './params.ts';
+import type { StateReader } from './store.ts';
+import type { StateOverlay } from './overlay.ts';
+import type { Genesis } from './genesis.ts';
+
+const NS_PER_SECOND = 1_000_000_000n;
+
+/**
+ * A validator's reputation score (fixed point, SCORE_ONE = neutral). The reputation module of issue 7 supplies the
+ * real one (signed and missed blocks, evidence, decay); until then every validator has the neutral score, so
+ * power = stake.
+ */
+export type ValidatorScorer = (state: StateReader, validator: Validator) => Promise<bigint>;
+export const neutralScore: ValidatorScorer = async () => SCORE_ONE;
+
+/** May this validator hold power at `now`? */
+export async function isEligible(state: StateReader, v: Validator, params: AppParams, now: bigint): Promise<boolean> {
+  if (isJailed(v) || v.stake < params.staking.min_stake) return false;
+  return isActiveAgent(await getAgent(state, v.operator), now);
+}
+
+/**
+ * The power each validator should hold after this block, by consensus address (hex), following the rules in the
+ * header. `epoch` recomputes the whole set; otherwise powers only go down.
+ */
+export async function targetPowers(state: StateReader, params: AppParams, now: bigint, epoch: boolean, scorer: ValidatorScorer): Promise<Map<string, bigint>> {
+  const all = await allValidators(state);
+  const wanted = new Map<string, bigint>();
+  const ranked: Array<{ v: Validator; power: bigint }> = [];
+  for (const v of all) {
+    const power = (await isEligible(state, v, params, now)) ? votingPower(v.stake, await scorer(state, v)) : 0n;
+    wanted.set(toHex(v.address), power);
+    if (power > 0n) ranked.push({ v, power });
+  }
+  const target = new Map<string, bigint>();
+  if (epoch) {
+    ranked.sort((a, b) => (a.power !== b.power ? (b.power > a.power ? 1 : -1) : compareBytes(a.v.address, b.v.address)));
+    const chosen = new Set(ranked.slice(0, Number(params.staking.max_validators)).map((r) => toHex(r.v.address)));
+    for (const v of all) target.set(toHex(v.address), chosen.has(toHex(v.address)) ? wanted.get(toHex(v.address))! : 0n);
+  } else {
+    for (const v of all) {
+      const w = wanted.get(toHex(v.address))!;
+      target.set(toHex(v.address), w < v.power ? w : v.power);
+    }
+  }
+  return target;
+}
+
+/** Applies target powers to the records and returns the consensus updates (only the changed validators). */
+async function updateSet(ctx: HookContext, scorer: ValidatorScorer): Promise<ValidatorUpdate[]> {
+  const epoch = ctx.height % ctx.params.staking.epoch_blocks === 0n;
+  const target = await targetPowers(ctx.state, ctx.params, ctx.time, epoch, scorer);
+  const all = await allValidators(ctx.state);
+  const changed = all.filter((v) => target.get(toHex(v.address)) !== v.power);
+  if (changed.length === 0) return [];
+  let total = 0n;
+  for (const v of all) total += target.get(toHex(v.address))!;
+  if (total === 0n) {
+    ctx.events.push(event('validator_set_kept', { reason: 'no eligible validator would remain; the set is left unchanged so the chain can go on' }));
+    return [];
+  }
+  const updates: ValidatorUpdate[] = [];
+  for (const v of changed) {
+    const power = target.get(toHex(v.address))!;
+    validators.set(ctx.state, v.address, { ...v, power });
+    updates.push({ pubKey: v.pubKey, power });
+    ctx.events.push(event('validator_power', { validator: toHex(v.address), operator: toHex(v.operator), stake: v.stake.toString(), power: power.toString() }));
+  }
+  return updates;
+}
+
+async function initGenesis(state: StateOverlay, genesis: Genesis): Promise<void> {
+  for (const v of genesis.validators) {
+    validators.set(state, v.address, {
+      address: v.address,
+      pubKey: v.publicKey,
+      stake: v.stake,
+      power: votingPower(v.stake),
+      name: v.name,
+      operator: v.address,
+      jailedUntilNs: 0n,
+      tombstoned: false,
+    });
+  }
+}
+
+/** The signer's validator, or VALIDATOR_STATE saying it has none. */
+async function validatorOf(state: StateReader, signer: Uint8Array): Promise<Validator> {
+  const agent = await getAgent(state, signer);
+  const v = agent !== undefined && agent.validator.length > 0 ? await validators.get(state, agent.validator) : undefined;
+  if (v === undefined) throw new AppError('VALIDATOR_STATE', `${toHex(signer)} has no validator; stake first (agentcluster tx staking stake)`);
+  return v;
+}
+
+export function stakingModule(scorer: ValidatorScorer = neutralScore): Module {
+  return {
+    name: 'staking',
+    initGenesis,
+    handlers: {
+      async stake(ctx, msg) {
+        const agent = await requireActiveAgent(ctx);
+        const p = ctx.params.staking;
+        let v: Validator;
+        if (agent.validator.length === 0) {
+          const pubKey = msg.consensusPubKey.length > 0 ? msg.consensusPubKey : ctx.signerPubKey;
+          const address = addressOf(pubKey);
+          const existing = await validators.get(ctx.state, address);
+          // The same agent may come back (deregistered, registered again) to its old validator; nobody else may take it.
+          if (existing !== undefined && !equalBytes(existing.operator, ctx.signer)) {
+            throw new AppError('CONSENSUS_KEY_IN_USE', `consensus key ${toHex(pubKey)} belongs to another validator; use a key of your own`);
+          }
+          if (existing?.tombstoned === true) {
+            throw new AppError('VALIDATOR_STATE', `validator ${toHex(address)} is tombstoned for double-signing and takes no new stake; use a new consensus key`);
+          }
+          const name = msg.moniker.length > 0 ? msg.moniker : toHex(ctx.signer).slice(0, 12);
+          v = existing ?? { address, pubKey, stake: 0n, power: 0n, name, operator: ctx.signer, jailedUntilNs: 0n, tombstoned: false };
+          agents.set(ctx.state, ctx.signer, { ...agent, validator: address });
+        } else {
+          v = (await validators.get(ctx.state, agent.validator))!;
+          if (msg.consensusPubKey.length > 0 && !equalBytes(msg.consensusPubKey, v.pubKey)) {
+            throw new AppError('VALIDATOR_STATE', `the validator's consensus key is ${toHex(v.pubKey)} and cannot change; leave consensus_pub_key empty`);
+          }
+          if (v.tombstoned) throw new AppError('VALIDATOR_STATE', `validator ${toHex(v.address)} is tombstoned for double-signing and takes no new stake`);
+        }
+        const stake = v.stake + msg.amount;
+        if (stake < p.min_stake) {
+          throw new AppError('STAKE_TOO_SMALL', `a stake of ${stake} uacc is below staking.min_stake (${p.min_stake} uacc); stake at least ${p.min_stake - v.stake} uacc`);
+        }
+        await debit(ctx.state, ctx.signer, msg.amount);
+        validators.set(ctx.state, v.address, { ...v, stake, name: msg.moniker.length > 0 ? msg.moniker : v.name });
+        ctx.events.push(event('stake', { agent: toHex(ctx.signer), validator: toHex(v.address), amount: msg.amount.toString(), stake: stake.toString() }));
+      },
+
+      async unstake(ctx, msg) {
+        const v = await validatorOf(ctx.state, ctx.signer);
+        if (msg.amount > v.stake) {
+          throw new AppError('UNSTAKE_EXCEEDS_STAKE', `cannot unstake ${msg.amount} uacc: the stake is ${v.stake} uacc`, { stake: v.stake.toString() });
+        }
+        const rest = v.stake - msg.amount;
+        if (rest > 0n && rest < ctx.params.staking.min_stake) {
+          throw new AppError(
+            'STAKE_TOO_SMALL',
+            `${rest} uacc would remain, below staking.min_stake (${ctx.params.staking.min_stake} uacc); unstake everything (${v.stake}) or leave at least the minimum`,
+          );
+        }
+        const completesNs = ctx.time + ctx.params.staking.unbonding_seconds * NS_PER_SECOND;
+        validators.set(ctx.state, v.address, { ...v, stake: rest });
+        await startUnbonding(ctx.state, { owner: ctx.signer, kind: 'stake', amount: msg.amount, height: ctx.height, completesNs });
+        ctx.events.push(
+          event('unstake', { agent: toHex(ctx.signer), validator: toHex(v.address), amount: msg.amount.toString(), stake: rest.toString(), completes: formatTime(completesNs) }),
+        );
+      },
+
+      async unjail(ctx) {
+        const v = await validatorOf(ctx.state, ctx.signer);
+        if (v.tombstoned) throw new AppError('VALIDATOR_STATE', `validator ${toHex(v.address)} is tombstoned for double-signing and can never unjail`);
+        if (v.jailedUntilNs === 0n) throw new AppError('VALIDATOR_STATE', `validator ${toHex(v.address)} is not jailed`);
+        if (ctx.time < v.jailedUntilNs) {
+          throw new AppError('VALIDATOR_STATE', `validator ${toHex(v.address)} is jailed until ${formatTime(v.jailedUntilNs)}; unjail after that`);
+        }
+        validators.set(ctx.state, v.address, { ...v, jailedUntilNs: 0n });
+        ctx.events.push(event('unjail', { validator: toHex(v.address), operator: toHex(v.operator) }));
+      },
+    },
+
+    async endBlock(ctx) {
+      for (const u of await completeUnbondings(ctx.state, ctx.time)) {
+        ctx.events.push(event('unbonding_complete', { owner: toHex(u.owner), kind: u.kind, amount: u.amount.toString() }));
+        if (u.kind !== 'bond') continue;
+        // A deregistered agent is gone once its bond is back; the key may register again.
+        const agent = await getAgent(ctx.state, u.owner);
+        if (agent !== undefined && agent.status === 'unbonding') agents.delete(ctx.state, u.owner);
+      }
+      ctx.validatorUpdates.push(...(await updateSet(ctx, scorer)));
+    },
+  };
+}

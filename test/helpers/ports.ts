@@ -1,0 +1,28 @@
+// Free loopback ports for devnets of real node processes (the same search as test/devnet-e2e.test.ts).
+import { createServer, type Server } from 'node:net';
+import { PORT_STRIDE } from '../../src/node/devnet.ts';
+
+/** A base port in 30000-60000 whose devnet ports (p2p and rpc of each of n nodes) are all free right now. */
+export async function freeBasePort(n: number): Promise<number> {
+  const bind = (port: number) =>
+    new Promise<Server | null>((res) => {
+      const s = createServer();
+      s.once('error', () => res(null));
+      s.listen(port, '127.0.0.1', () => res(s));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 30_000 + PORT_STRIDE * Math.floor(Math.random() * ((29_000 - PORT_STRIDE * n) / PORT_STRIDE));
+    const held: Server[] = [];
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) {
+      for (const port of [base + PORT_STRIDE * i, base + PORT_STRIDE * i + 1]) {
+        const s = await bind(port);
+        if (s === null) ok = false;
+        else held.push(s);
+      }
+    }
+    await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+    if (ok) return base;
+  }
+  throw new Error('no free port range found');
+}
