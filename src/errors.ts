@@ -54,6 +54,8 @@ export const ErrorCodes = {
   VALIDATOR_STATE: 106,
   /** The consensus key is another validator's. */
   CONSENSUS_KEY_IN_USE: 107,
+  /** The owner already has bonds.MAX_UNBONDING_ENTRIES stake entries in the unbonding queue. */
+  TOO_MANY_UNBONDINGS: 108,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -7,7 +7,7 @@ import { toHex } from '../src/crypto/bytes.ts';
 import type { Event, Msg } from '../src/codec/types.ts';
 import { getAccount, moduleAddress, ModuleAccount } from '../src/state/accounts.ts';
 import { agents, getAgent, markCapabilitiesVerified } from '../src/state/agents.ts';
-import { unbondings } from '../src/state/bonds.ts';
+import { MAX_UNBONDING_ENTRIES, unbondings } from '../src/state/bonds.ts';
 import { validators, JAILED_FOREVER } from '../src/state/validators.ts';
 import { allSlashEscrows, restoreSlash, slash } from '../src/state/slashing.ts';
 import { targetPowers } from '../src/state/staking.ts';
@@ -241,7 +241,8 @@ t.test('double-sign evidence: 5% of stake, bond and later unbonding entries into
   const d = await Driver.open(agentsFixture({ params: (p) => { p.slashing.appeal_window_seconds = 86_400n; } }), t.teardown);
   const [, v1] = d.fx.validators;
   await d.block([await d.tx(d.fx.users[0], { type: 'send', value: { to: addr(v1), amount: 100n * ACC } })]);
-  await d.run(v1, unstake(100_000n * ACC)); // an entry created before the infraction: not answerable
+  await d.run(v1, unstake(100_000n * ACC)); // two blocks before the infraction: its power was gone by then, not answerable
+  await d.run(v1, unstake(50_000n * ACC)); // one block before: the power update is not in force yet, so it voted: answerable
   const infraction = d.app.head().height + 1n;
   await d.block();
   await d.run(v1, unstake(200_000n * ACC)); // after the infraction: slashed too
@@ -252,14 +253,14 @@ t.test('double-sign evidence: 5% of stake, bond and later unbonding entries into
   t.equal(s.kind, 'double_sign');
   t.equal(s.tombstoned, 'true');
   const cut = (x: bigint) => (x * 500n) / 10_000n;
-  t.equal(BigInt(s.amount), cut(stakeNow) + cut(d.params.agents.bond) + cut(200_000n * ACC), 'stake, bond and the later unbonding entry');
+  t.equal(BigInt(s.amount), cut(stakeNow) + cut(d.params.agents.bond) + cut(50_000n * ACC) + cut(200_000n * ACC), 'stake, bond and the answerable unbonding entries');
   const v = (await validators.get(d.app.store, addr(v1)))!;
   t.equal(v.tombstoned, true);
   t.equal(v.jailedUntilNs, JAILED_FOREVER);
   t.equal(v.stake, stakeNow - cut(stakeNow));
   t.same(out.validatorUpdates, [{ pubKey: v1.publicKey, power: 0n }], 'out of the set');
   const entries = (await unbondings.all(d.app.store)).map(([, u]) => u.amount.toString()).sort();
-  t.same(entries, [100_000n * ACC, 200_000n * ACC - cut(200_000n * ACC)].map(String).sort(), 'the earlier entry untouched, the later one cut');
+  t.same(entries, [100_000n * ACC, 50_000n * ACC - cut(50_000n * ACC), 200_000n * ACC - cut(200_000n * ACC)].map(String).sort(), 'the earliest entry untouched, the others cut');
   // The same evidence again (or any other) for a tombstoned validator is ignored.
   const again = await d.block([], { evidence: [duplicateVote(v1, infraction, 1n, 1n, d.time)] });
   t.same(events(again.beginBlockEvents, 'slash'), []);
@@ -320,6 +321,35 @@ t.test('the set is never emptied: jailing the only validator keeps it and says s
   t.equal(events(out.beginBlockEvents, 'slash')[0].kind, 'double_sign');
   t.same(out.validatorUpdates, []);
   t.equal(events(out.endBlockEvents, 'validator_set_kept').length, 1);
+});
+
+t.test('leaving stays answerable: the last validator cannot unstake, deregistering waits for the power to go, unstakes are capped', async (t) => {
+  const one = await Driver.open(agentsFixture({ validators: 1 }), t.teardown);
+  const [solo] = one.fx.validators;
+  await one.block([await one.tx(one.fx.users[0], { type: 'send', value: { to: addr(solo), amount: 100n * ACC } })]);
+  const last = await one.run(solo, unstake(1_000_000n * ACC));
+  t.equal(last.result.code, code('VALIDATOR_STATE'), 'the only validator cannot take all its stake out');
+  t.match(last.result.log, /last one that can hold power/);
+  t.equal((await one.run(solo, unstake(1_000n * ACC))).result.code, 0, 'but may lower it while it stays eligible');
+
+  const d = await Driver.open(agentsFixture(), t.teardown);
+  const v1 = d.fx.validators[1];
+  await d.block([await d.tx(d.fx.users[0], { type: 'send', value: { to: addr(v1), amount: 100n * ACC } })]);
+  // In one block: unstake everything, then deregister. The power only goes at end-block, so the second is refused.
+  const out = await d.block([await d.tx(v1, unstake(1_000_000n * ACC)), await d.tx(v1, { type: 'deregister_agent', value: {} })]);
+  t.equal(out.txResults[0].code, 0, out.txResults[0].log);
+  t.equal(out.txResults[1].code, code('VALIDATOR_STATE'));
+  t.match(out.txResults[1].log, /still holds 1000000000000 voting power/);
+  t.same(out.validatorUpdates, [{ pubKey: v1.publicKey, power: 0n }]);
+  t.equal((await d.run(v1, { type: 'deregister_agent', value: {} })).result.code, 0, 'deregisters once out of the set');
+
+  // At most MAX_UNBONDING_ENTRIES unstakes wait per owner.
+  const v2 = d.fx.validators[2];
+  await d.block([await d.tx(d.fx.users[0], { type: 'send', value: { to: addr(v2), amount: 100n * ACC } })]);
+  for (let i = 0; i < MAX_UNBONDING_ENTRIES; i++) t.equal((await d.run(v2, unstake(1_000n * ACC))).result.code, 0);
+  const capped = await d.run(v2, unstake(1_000n * ACC));
+  t.equal(capped.result.code, code('TOO_MANY_UNBONDINGS'));
+  t.match(capped.result.log, /already has 7 unstakes waiting/);
 });
 
 t.test('message validation: zero amounts, bad keys, bad tags are rejected at decode', async (t) => {

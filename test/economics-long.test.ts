@@ -37,8 +37,8 @@ import { checkSupply, getSupply, vesting } from '../src/state/economics.ts';
 import { agents, getAgent } from '../src/state/agents.ts';
 import { allValidators, JAILED_FOREVER, validators, votingPower } from '../src/state/validators.ts';
 import { isEligible } from '../src/state/staking.ts';
-import { unbondings } from '../src/state/bonds.ts';
-import { allSlashEscrows } from '../src/state/slashing.ts';
+import { MAX_UNBONDING_ENTRIES, unbondings } from '../src/state/bonds.ts';
+import { allSlashEscrows, VALIDATOR_UPDATE_DELAY } from '../src/state/slashing.ts';
 import { EMISSION_POOLS, emissionDestination, emissionPools, releasedBy, type EmissionPoolName } from '../src/state/rewards.ts';
 import { issueAuthorityAttestation } from '../src/state/attestation.ts';
 import { fastAttestation, fastSignTx } from './helpers/fast-sign.ts';
@@ -357,7 +357,13 @@ class LongRun {
    * One block's txs from the pre-block state. At most one state-changing tx per actor (so the expectation computed
    * from the snapshot holds), plus some ante failures (wrong nonce, replays) that change nothing.
    */
-  async planBlock(height: bigint, time: bigint, rewarded: Set<string>, evidenceTargets: Set<string>): Promise<{ txs: Uint8Array[]; plans: Planned[] }> {
+  async planBlock(
+    height: bigint,
+    time: bigint,
+    rewarded: Set<string>,
+    evidenceTargets: Set<string>,
+    jailedNow: Set<string>,
+  ): Promise<{ txs: Uint8Array[]; plans: Planned[] }> {
     const rng = this.rng;
     const p = this.p;
     const txs: Uint8Array[] = [];
@@ -365,6 +371,14 @@ class LongRun {
     const incoming = new Map<string, bigint>();
     const allVals = this.vals;
     const byAddress = new Map(allVals.map((v) => [toHex(v.address), v]));
+    // For the last-validator rule of unstake: who holds power and stays eligible through begin-block, who may leave
+    // by an earlier tx of this block (unstake everything), and whether an earlier tx may bring a powered one back.
+    const holding = new Set<string>();
+    for (const x of allVals) {
+      if (x.power > 0n && !jailedNow.has(toHex(x.address)) && (await isEligible(this.app.store, x, p, time))) holding.add(toHex(x.address));
+    }
+    const leaving = new Set<string>();
+    let reviving = false;
     for (const a of this.sim.actors) {
       if (!rng.chance(a.operator ? 0.7 : 0.35)) continue;
       const s = await this.state(a);
@@ -568,6 +582,24 @@ class LongRun {
               amount = s0 > min + 1n ? rng.bigint(1n, s0 - min) : s0;
               variant = amount === s0 ? 'unstake:all' : 'unstake:partial';
             }
+            if (expect[0] === 0) {
+              const self = toHex(v.address);
+              const stays = amount < s0 && holding.has(self);
+              if (v.power > 0n && !stays) {
+                const others = [...holding].filter((h) => h !== self);
+                const sure = others.filter((h) => !leaving.has(h)).length;
+                if (sure === 0) {
+                  variant = 'unstake:last-validator';
+                  expect = others.length > 0 || reviving ? [0, C('VALIDATOR_STATE')] : [C('VALIDATOR_STATE')];
+                }
+              }
+              const waiting = this.ubsNow.filter((u) => u.kind === 'stake' && compareBytes(u.owner, a.address) === 0).length;
+              if (waiting >= MAX_UNBONDING_ENTRIES && expect.includes(0)) {
+                variant = 'unstake:too-many';
+                expect = expect.length === 1 ? [C('TOO_MANY_UNBONDINGS')] : [C('TOO_MANY_UNBONDINGS'), C('VALIDATOR_STATE')];
+              }
+              if (amount === s0 && expect.includes(0)) leaving.add(self);
+            }
           }
           msg = { type: 'unstake', value: { amount } };
           break;
@@ -600,6 +632,9 @@ class LongRun {
           } else if (v !== undefined && v.stake > 0n) {
             variant = 'deregister:staked';
             expect = [C('VALIDATOR_STATE')];
+          } else if (v !== undefined && v.power > 0n) {
+            variant = 'deregister:in-set'; // unstaked, but the power leaves only at end-block (the set may be kept)
+            expect = [C('VALIDATOR_STATE')];
           } else {
             variant = 'deregister:ok';
             expect = [0];
@@ -618,6 +653,7 @@ class LongRun {
         // the ante cannot reserve the gas: INSUFFICIENT_FUNDS before the message runs
         expect = mayReceive > 0n ? [...expect, C('INSUFFICIENT_FUNDS')] : [C('INSUFFICIENT_FUNDS')];
       }
+      if ((action === 'renew_attestation' || action === 'unjail' || action === 'stake') && v !== undefined && v.power > 0n && !holding.has(toHex(v.address))) reviving = true;
       const body: TxBody = { chainId: CHAIN_ID, gasLimit, gasPrice, memo: '', nonce: s.nonce, msg: msg! };
       txs.push(this.sign(body, a.key));
       plans.push({ actor: a, type: action, variant, expect, slashSensitive, gasPrice });
@@ -701,10 +737,11 @@ class LongRun {
         if (ev !== null) evidence.push(ev);
       }
       const evidenceTargets = new Set(evidence.map((e) => toHex(e.value.voteA.validatorAddress)));
-      const { txs, plans } = await this.planBlock(height, time, rewarded, evidenceTargets);
+      const predicted = this.predictSlashes(height, evidence, lastCommit);
+      const jailedNow = new Set(predicted.slashes.map((x) => x.key.split(':')[1]));
+      const { txs, plans } = await this.planBlock(height, time, rewarded, evidenceTargets, jailedNow);
       const proposer = prevSet.length > 0 ? rng.pick(prevSet).address : addr(this.sim.actors[0].key);
       const before = this.acct;
-      const predicted = this.predictSlashes(height, evidence, lastCommit);
       let out: BlockOutput;
       try {
         out = await this.app.applyBlock({ chainId: CHAIN_ID, height, time, proposer, txs, evidence, lastCommit });
@@ -735,7 +772,7 @@ class LongRun {
    * tombstoned, or tombstoned by earlier evidence of the block, is ignored), then downtime over the last commit (a
    * sliding window of the last downtime_window_blocks counted blocks; jailed validators are not counted; a slash
    * resets the window). Each slash takes floor(holding x bps / 10,000) of the agent's current validator stake, its
-   * bond, and its unbonding entries created at or after the infraction height, applied in order.
+   * bond, and its unbonding entries created at or after infraction height - 1 (the power update delay), in order.
    */
   predictSlashes(
     height: bigint,
@@ -762,7 +799,7 @@ class LongRun {
         agent.bond -= cut(agent.bond);
       }
       for (const u of ubs) {
-        if (compareBytes(u.owner, operator) !== 0 || u.createdHeight < infraction) continue;
+        if (compareBytes(u.owner, operator) !== 0 || u.createdHeight + VALIDATOR_UPDATE_DELAY < infraction) continue;
         taken += cut(u.amount);
         u.amount -= cut(u.amount);
         // a leaving agent whose returning bond is slashed to nothing is gone at once

@@ -188,13 +188,13 @@ t.test('buildGenesis with the defaults', async (t) => {
   const custom = buildGenesis({
     chainId: 'c',
     genesisTime: GENESIS_TIME,
-    validators: [{ name: 'v', publicKey: keys[0].publicKey, stake: 5n }],
+    validators: [{ name: 'v', publicKey: keys[0].publicKey, stake: 5_000n * ACC }],
     team: [
       { address: faucet, amount: 100_000_000n * ACC },
       { address: addressOf(keys[1].publicKey), amount: 20_000_000n * ACC },
     ],
   });
-  t.equal(custom.validators[0].stake, 5n);
+  t.equal(custom.validators[0].stake, 5_000n * ACC);
   t.equal(custom.allocations[5].accounts.length, 2);
 });
 
@@ -309,6 +309,8 @@ const rows: Row[] = [
   { name: 'name with a control character', mutate: (j) => void (j.validators[0].name = 'a\nb'), path: 'validators[0].name' },
   // ---- app params
   { name: 'distribution not summing to 10000', mutate: (j) => void (j.app_state.params.supply.distribution_bps.validators = '3001'), path: 'app_state.params.supply.distribution_bps', re: /sum to 10000 bps.*10001/ },
+  { name: 'stake below min_stake', mutate: (j) => void (j.validators[0].stake = '999999999'), path: 'validators[0].stake', re: /below app_state.params.staking.min_stake \(1000000000 uacc\)/ },
+  { name: 'total_supply over the power bound', mutate: (j) => void (j.app_state.params.supply.total_supply = '1152921504606850000'), path: 'app_state.params.supply.total_supply', re: /at most 576460752303423487 uacc/ },
   { name: 'total_supply 0', mutate: (j) => void (j.app_state.params.supply.total_supply = '0'), path: 'app_state.params.supply.total_supply', re: /greater than 0/ },
   { name: 'burn_bps above 100%', mutate: (j) => void (j.app_state.params.fees.burn_bps = '10001'), path: 'app_state.params.fees.burn_bps', re: /at most 10000/ },
   { name: 'cliff longer than vesting', mutate: (j) => void (j.app_state.params.supply.team_cliff_seconds = '126144001'), path: 'app_state.params.supply.team_cliff_seconds', re: /not be longer/ },

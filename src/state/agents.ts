@@ -165,6 +165,10 @@ export const agentsModule: Module = {
         if (v !== undefined && v.stake > 0n) {
           throw new AppError('VALIDATOR_STATE', `agent ${toHex(ctx.signer)} still has ${v.stake} uacc of validator stake; unstake it all first (agentcluster tx staking unstake)`);
         }
+        // Until its power is gone the validator still votes, and its bond must stay answerable for those votes.
+        if (v !== undefined && v.power > 0n) {
+          throw new AppError('VALIDATOR_STATE', `validator ${toHex(v.address)} still holds ${v.power} voting power; deregister once it has left the set (the end of the block after the unstake)`);
+        }
       }
       const completesNs = ctx.time + ctx.params.agents.unbonding_seconds * NS_PER_SECOND;
       if (agent.bond > 0n) {

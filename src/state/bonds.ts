@@ -10,6 +10,12 @@ import { credit } from './accounts.ts';
 import type { StateReader } from './store.ts';
 import type { StateOverlay } from './overlay.ts';
 
+/**
+ * The most unstake entries one owner may have waiting at once (Cosmos's MaxEntries). Every block reads the queue to
+ * pay out what is due, so the queue must stay bounded: at most this many entries per agent, plus its bond.
+ */
+export const MAX_UNBONDING_ENTRIES = 7;
+
 export const unbondings = new Repo<Uint8Array, Unbonding>(Namespace.UNBONDING, (k) => k, UnbondingCodec);
 
 export function unbondingKey(completesNs: bigint, id: bigint): Uint8Array {

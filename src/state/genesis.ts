@@ -406,6 +406,11 @@ export function validateAppParams(p: AppParams, path = 'params'): void {
   const tx = at(path, 'tx');
 
   positive(p.supply.total_supply, at(supply, 'total_supply'), 'must be greater than 0 (uacc; the whitepaper fixes 1,000,000,000 ACC = 1000000000000000 uacc)');
+  // Voting power may reach twice the stake (the reputation factor is below 2) and stake is bounded by the supply, so
+  // a supply within half of CometBFT's power bound keeps every possible validator set within it.
+  if (2n * p.supply.total_supply > MAX_TOTAL_VOTING_POWER) {
+    fail(at(supply, 'total_supply'), `must be at most ${MAX_TOTAL_VOTING_POWER / 2n} uacc (half the total voting power bound); got ${p.supply.total_supply}`);
+  }
   const bpsTotal = sum(CATEGORIES.map((c) => p.supply.distribution_bps[c]));
   if (bpsTotal !== BPS) {
     fail(at(supply, 'distribution_bps'), `the shares of the six categories must sum to ${BPS} bps (100%); they sum to ${bpsTotal}`);
@@ -732,10 +737,12 @@ function decode(json: unknown, mode: Mode): Genesis {
   if (genesisTime + appParams.supply.team_vesting_seconds * 1_000_000_000n > I64_MAX) {
     fail('app_state.params.supply.team_vesting_seconds', 'ends after the year 2262 counted from genesis_time (times are int64 nanoseconds); shorten it');
   }
-  // Voting power may reach twice the stake (the reputation factor is below 2): the set must stay within CometBFT's bound.
-  if (2n * validators.reduce((n, v) => n + v.stake, 0n) > MAX_TOTAL_VOTING_POWER) {
-    fail('validators', `the validator stakes sum above ${MAX_TOTAL_VOTING_POWER / 2n} uacc, over the voting power bound; lower them`);
-  }
+  // A genesis validator is a validator like any other: its stake must reach the minimum it could stake later.
+  validators.forEach((v, i) => {
+    if (v.stake < appParams.staking.min_stake) {
+      fail(`validators[${i}].stake`, `${v.stake} uacc is below app_state.params.staking.min_stake (${appParams.staking.min_stake} uacc); stake at least the minimum`);
+    }
+  });
   const indexed = allocationsFromJSON(appState.allocations, 'app_state.allocations');
   checkAllocations(indexed, appParams, validators, mode);
   const allocations = CATEGORIES.map((c): GenesisAllocation => {

@@ -1,6 +1,7 @@
 // Slashing by severity (whitepaper 6.1: 1-100% of stake). An infraction of kind K takes severity_bps[K] of
 // everything the agent has at risk: its validator stake, its agent bond, and its unbonding entries created at or
-// after the infraction height (tokens that started leaving before it are not answerable for it). The slashed tokens
+// after infraction height - 1. Power set in end-block of H takes effect at H + 2, so stake unstaked at H - 1 still
+// voted at H (Cosmos's ValidatorUpdateDelay); tokens that started leaving earlier are not answerable. The slashed tokens
 // wait in a slash escrow for slashing.appeal_window_seconds, during which governance (issue 8) may restore them with
 // restoreSlash; then they burn.
 //
@@ -26,6 +27,8 @@ export const signingInfos = new Repo<Uint8Array, SigningInfo>(Namespace.SIGNING_
 export const slashEscrows = new Repo<bigint, SlashEscrow>(Namespace.SLASH_ESCROW, u64Key, SlashEscrowCodec);
 
 const NS_PER_SECOND = 1_000_000_000n;
+/** Blocks between the end-block that lowers a validator's power and the last height it votes with the old power. */
+export const VALIDATOR_UPDATE_DELAY = 1n;
 
 export interface SlashResult {
   /** Id of the escrow holding the slashed tokens; null when the agent had nothing at risk. */
@@ -65,7 +68,7 @@ export async function slash(
   }
   let bondEntryGone = false;
   for (const [key, u] of await unbondingsOf(state, agentAddress)) {
-    if (u.createdHeight < infractionHeight) continue;
+    if (u.createdHeight + VALIDATOR_UPDATE_DELAY < infractionHeight) continue;
     const c = cut(u.amount, bps);
     if (c === 0n) continue;
     if (c === u.amount) {

@@ -18,7 +18,7 @@ import type { Validator, ValidatorUpdate } from '../codec/types.ts';
 import { SCORE_ONE } from '../reputation/factor.ts';
 import { debit } from './accounts.ts';
 import { agents, getAgent, isActiveAgent, requireActiveAgent } from './agents.ts';
-import { completeUnbondings, startUnbonding } from './bonds.ts';
+import { completeUnbondings, MAX_UNBONDING_ENTRIES, startUnbonding, unbondingsOf } from './bonds.ts';
 import { allValidators, isJailed, validators, votingPower } from './validators.ts';
 import { event, type HookContext, type Module } from './module.ts';
 import type { AppParams } from './params.ts';
@@ -107,6 +107,14 @@ async function initGenesis(state: StateOverlay, genesis: Genesis): Promise<void>
   }
 }
 
+/** Does a validator other than `v` hold power and stay eligible? */
+async function anotherValidatorRemains(ctx: { state: StateReader; params: AppParams; time: bigint }, v: Validator): Promise<boolean> {
+  for (const other of await allValidators(ctx.state)) {
+    if (other.power > 0n && !equalBytes(other.address, v.address) && (await isEligible(ctx.state, other, ctx.params, ctx.time))) return true;
+  }
+  return false;
+}
+
 /** The signer's validator, or VALIDATOR_STATE saying it has none. */
 async function validatorOf(state: StateReader, signer: Uint8Array): Promise<Validator> {
   const agent = await getAgent(state, signer);
@@ -143,7 +151,7 @@ export function stakingModule(scorer: ValidatorScorer = neutralScore): Module {
           if (msg.consensusPubKey.length > 0 && !equalBytes(msg.consensusPubKey, v.pubKey)) {
             throw new AppError('VALIDATOR_STATE', `the validator's consensus key is ${toHex(v.pubKey)} and cannot change; leave consensus_pub_key empty`);
           }
-          if (v.tombstoned) throw new AppError('VALIDATOR_STATE', `validator ${toHex(v.address)} is tombstoned for double-signing and takes no new stake`);
+          if (v.tombstoned) throw new AppError('VALIDATOR_STATE', `validator ${toHex(v.address)} is tombstoned for double-signing and takes no new stake; to validate again, unstake what is left, deregister, wait for the bond, register again and stake with a new consensus key`);
         }
         const stake = v.stake + msg.amount;
         if (stake < p.min_stake) {
@@ -166,6 +174,21 @@ export function stakingModule(scorer: ValidatorScorer = neutralScore): Module {
             `${rest} uacc would remain, below staking.min_stake (${ctx.params.staking.min_stake} uacc); unstake everything (${v.stake}) or leave at least the minimum`,
           );
         }
+        // A validator leaving the set while no other could take its place would be kept with its power (the chain
+        // must go on) but with nothing at stake: it may not leave until another validator can carry the chain.
+        if (v.power > 0n && (rest === 0n || !(await isEligible(ctx.state, v, ctx.params, ctx.time))) && !(await anotherValidatorRemains(ctx, v))) {
+          throw new AppError(
+            'VALIDATOR_STATE',
+            `validator ${toHex(v.address)} is the last one that can hold power; unstaking now would leave the chain without an eligible validator. Wait until another validator holds power (new validators join at the next epoch boundary)`,
+          );
+        }
+        const waiting = (await unbondingsOf(ctx.state, ctx.signer)).filter(([, u]) => u.kind === 'stake').length;
+        if (waiting >= MAX_UNBONDING_ENTRIES) {
+          throw new AppError(
+            'TOO_MANY_UNBONDINGS',
+            `${toHex(ctx.signer)} already has ${waiting} unstakes waiting (at most ${MAX_UNBONDING_ENTRIES}); unstake again when the first completes`,
+          );
+        }
         const completesNs = ctx.time + ctx.params.staking.unbonding_seconds * NS_PER_SECOND;
         validators.set(ctx.state, v.address, { ...v, stake: rest });
         await startUnbonding(ctx.state, { owner: ctx.signer, kind: 'stake', amount: msg.amount, height: ctx.height, completesNs });
@@ -176,7 +199,7 @@ export function stakingModule(scorer: ValidatorScorer = neutralScore): Module {
 
       async unjail(ctx) {
         const v = await validatorOf(ctx.state, ctx.signer);
-        if (v.tombstoned) throw new AppError('VALIDATOR_STATE', `validator ${toHex(v.address)} is tombstoned for double-signing and can never unjail`);
+        if (v.tombstoned) throw new AppError('VALIDATOR_STATE', `validator ${toHex(v.address)} is tombstoned for double-signing and can never unjail; unstake what is left (agentcluster tx staking unstake) and validate again under a new consensus key`);
         if (v.jailedUntilNs === 0n) throw new AppError('VALIDATOR_STATE', `validator ${toHex(v.address)} is not jailed`);
         if (ctx.time < v.jailedUntilNs) {
           throw new AppError('VALIDATOR_STATE', `validator ${toHex(v.address)} is jailed until ${formatTime(v.jailedUntilNs)}; unjail after that`);
