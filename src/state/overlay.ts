@@ -11,10 +11,13 @@ export class StateOverlay implements StateReader {
   private readonly writes = new Map<string, StateWrite>();
   /** Values read from the parent; only for an overlay whose parent cannot change while it lives (a block's). */
   private readonly reads: Map<string, Uint8Array | undefined> | null;
+  /** The parent's entries under a prefix, by prefix; cached on the same condition as `reads`. */
+  private readonly scans: Map<string, Array<[Uint8Array, Uint8Array]>> | null;
 
   constructor(parent: StateReader, options: { cacheReads?: boolean } = {}) {
     this.parent = parent;
     this.reads = options.cacheReads ? new Map() : null;
+    this.scans = options.cacheReads ? new Map() : null;
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
@@ -29,6 +32,15 @@ export class StateOverlay implements StateReader {
   }
 
   async getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+    if (this.reads === null) {
+      // Only what this overlay wrote is answered here; the rest goes to the parent in one call.
+      const out: Array<Uint8Array | undefined> = keys.map((key) => this.writes.get(id(key))?.value ?? undefined);
+      const rest = keys.map((key, i) => i).filter((i) => !this.writes.has(id(keys[i])));
+      const values = rest.length === 0 ? [] : await this.parent.getMany(rest.map((i) => keys[i]));
+      rest.forEach((i, j) => (out[i] = values[j]));
+      return out;
+    }
+    await this.prefetch(keys);
     return Promise.all(keys.map((k) => this.get(k)));
   }
 
@@ -57,13 +69,24 @@ export class StateOverlay implements StateReader {
   /** Parent entries under prefix with this overlay's writes applied, in key order. */
   async entries(prefix: Uint8Array): Promise<Array<[Uint8Array, Uint8Array]>> {
     const merged = new Map<string, [Uint8Array, Uint8Array]>();
-    for (const e of await this.parent.entries(prefix)) merged.set(id(e[0]), e);
+    for (const e of await this.parentEntries(prefix)) merged.set(id(e[0]), e);
     for (const [k, w] of this.writes) {
       if (!startsWith(w.key, prefix)) continue;
       if (w.value === null) merged.delete(k);
       else merged.set(k, [w.key, w.value]);
     }
     return [...merged.values()].sort((a, b) => compareBytes(a[0], b[0]));
+  }
+
+  private async parentEntries(prefix: Uint8Array): Promise<Array<[Uint8Array, Uint8Array]>> {
+    if (this.scans === null) return this.parent.entries(prefix);
+    const k = id(prefix);
+    let rows = this.scans.get(k);
+    if (rows === undefined) {
+      rows = await this.parent.entries(prefix);
+      this.scans.set(k, rows);
+    }
+    return rows;
   }
 
   /** A child overlay whose writes reach this one only through merge(). */
