@@ -11,7 +11,8 @@ import { App } from '../src/state/app.ts';
 import { buildGenesis } from '../src/state/genesis.ts';
 import { defaultAppParams } from '../src/state/params.ts';
 import { allValidators } from '../src/state/validators.ts';
-import { BENCH_CHAIN_ID, BENCH_GENESIS_TIME, log, seededAccounts } from './fixture.ts';
+import { BENCH_CHAIN_ID, BENCH_GENESIS_TIME, benchReveal, log, seededAccounts } from './fixture.ts';
+import { blsPublicKeyOfSeed } from '../src/crypto/bls.ts';
 
 const { values } = parseArgs({
   options: {
@@ -29,7 +30,7 @@ const keys = seededAccounts(n);
 const genesis = buildGenesis({
   chainId: BENCH_CHAIN_ID,
   genesisTime: BENCH_GENESIS_TIME,
-  validators: keys.map((k, i) => ({ name: `v${i}`, publicKey: k.publicKey, stake: 1_000_000_000_000n })),
+  validators: keys.map((k, i) => ({ name: `v${i}`, publicKey: k.publicKey, blsPubKey: blsPublicKeyOfSeed(k.secretKey), stake: 1_000_000_000_000n })),
   appParams: params,
 });
 
@@ -42,6 +43,7 @@ try {
   for (let b = 0; b < blocks; b++) {
     const head = app.head();
     const height = head.height + 1n;
+    const randaoReveal = benchReveal(keys[0], height);
     const s = process.hrtime.bigint();
     await app.applyBlock({
       chainId: BENCH_CHAIN_ID,
@@ -50,6 +52,7 @@ try {
       proposer: addressOf(keys[0].publicKey),
       txs: [],
       lastCommit: height === 1n ? [] : set,
+      randaoReveal,
     });
     const took = Number(process.hrtime.bigint() - s) / 1e6;
     (height % params.staking.epoch_blocks === 0n ? epochMs : ms).push(took);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addressOf, sign, verify } from '../src/crypto/keys.ts';
 import { App } from '../src/state/app.ts';
-import { BENCH_CHAIN_ID, benchGenesis, log, seededAccounts, transferBlocks } from './fixture.ts';
+import { BENCH_CHAIN_ID, benchGenesis, benchReveal, log, seededAccounts, transferBlocks } from './fixture.ts';
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +26,7 @@ const keys = seededAccounts(nAccounts);
 const { genesis, validator } = benchGenesis(keys);
 log(`signing ${blocks} x ${perBlock} transfers (not timed)`);
 const txBlocks = transferBlocks(keys, blocks, perBlock);
+const reveals = txBlocks.map((_, b) => benchReveal(validator, BigInt(b + 1)));
 
 const dir = mkdtempSync(join(tmpdir(), 'ac-bench-'));
 try {
@@ -36,7 +37,7 @@ try {
   for (let b = 0; b < blocks; b++) {
     const s = process.hrtime.bigint();
     const head = app.head();
-    const out = await app.applyBlock({ chainId, height: head.height + 1n, time: head.time + 1_000_000_000n, proposer: addressOf(validator.publicKey), txs: txBlocks[b] });
+    const out = await app.applyBlock({ chainId, height: head.height + 1n, time: head.time + 1_000_000_000n, proposer: addressOf(validator.publicKey), txs: txBlocks[b], randaoReveal: reveals[b] });
     ms.push(Number(process.hrtime.bigint() - s) / 1e6);
     failed += out.txResults.filter((r) => r.code !== 0).length;
   }

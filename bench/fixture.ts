@@ -4,6 +4,8 @@ import { generateKeyPair, addressOf, type KeyPair } from '../src/crypto/keys.ts'
 import { signTx } from '../src/codec/tx.ts';
 import { buildGenesis, type Genesis } from '../src/state/genesis.ts';
 import { defaultAppParams } from '../src/state/params.ts';
+import { blsPublicKeyOfSeed, blsSecretFromSeed, randaoSign } from '../src/crypto/bls.ts';
+import { toHex } from '../src/crypto/bytes.ts';
 
 export const BENCH_CHAIN_ID = 'bench-chain';
 export const BENCH_GENESIS_TIME = 1_764_000_000_000_000_000n;
@@ -27,11 +29,21 @@ export function benchGenesis(keys: readonly KeyPair[], chainId = BENCH_CHAIN_ID)
   const genesis = buildGenesis({
     chainId,
     genesisTime: BENCH_GENESIS_TIME,
-    validators: [{ name: 'v0', publicKey: validator.publicKey }],
+    validators: [{ name: 'v0', publicKey: validator.publicKey, blsPubKey: blsPublicKeyOfSeed(validator.secretKey) }],
     accounts: keys.map((k) => ({ category: 'marketplace' as const, address: addressOf(k.publicKey), amount: 1_000_000_000n })),
     appParams: defaultAppParams(),
   });
   return { genesis, validator };
+}
+
+const blsSecrets = new Map<string, Uint8Array>();
+
+/** The beacon reveal of `proposer` for `height`, as its node signs it (~20 ms: sign before timing starts). */
+export function benchReveal(proposer: KeyPair, height: bigint, chainId = BENCH_CHAIN_ID): Uint8Array {
+  const id = toHex(proposer.publicKey);
+  let secret = blsSecrets.get(id);
+  if (secret === undefined) blsSecrets.set(id, (secret = blsSecretFromSeed(proposer.secretKey)));
+  return randaoSign(secret, chainId, height);
 }
 
 /** `blocks` blocks of `perBlock` transfers, senders in turn, each with its next nonce. */

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addressOf } from '../src/crypto/keys.ts';
 import { signTx } from '../src/codec/tx.ts';
-import { BENCH_CHAIN_ID, benchGenesis, log, seededAccounts } from './fixture.ts';
+import { BENCH_CHAIN_ID, benchGenesis, benchReveal, log, seededAccounts } from './fixture.ts';
 import { App } from '../src/state/app.ts';
 import { Mempool, type CheckTxResponse } from '../src/mempool/mempool.ts';
 
@@ -66,7 +66,7 @@ try {
   const reapMs = ms(r0);
 
   const head = app.head();
-  await app.applyBlock({ chainId, height: head.height + 1n, time: head.time + 1_000_000_000n, proposer: addressOf(validator.publicKey), txs: block });
+  await app.applyBlock({ chainId, height: head.height + 1n, time: head.time + 1_000_000_000n, proposer: addressOf(validator.publicKey), txs: block, randaoReveal: benchReveal(validator, head.height + 1n) });
   const c0 = process.hrtime.bigint();
   await pool.committed(app.head().height, block);
   const committedMs = ms(c0);

@@ -56,6 +56,67 @@ export const ErrorCodes = {
   CONSENSUS_KEY_IN_USE: 107,
   /** The owner already has bonds.MAX_UNBONDING_ENTRIES stake entries in the unbonding queue. */
   TOO_MANY_UNBONDINGS: 108,
+  // appended (issue 7): 140-169 tasks and reviews (src/tasks), 170-179 reputation, 180-189 the randomness beacon
+  // 140-169: tasks and reviews (src/tasks)
+  /** There is no task with this id. */
+  TASK_NOT_FOUND: 140,
+  /** The bounty is below tasks.min_bounty. */
+  BOUNTY_TOO_SMALL: 141,
+  /** The deadline is not after the block time, or later than tasks.max_deadline_seconds from it. */
+  BAD_DEADLINE: 142,
+  /** An inline payload is larger than tasks.max_inline_bytes. */
+  PAYLOAD_TOO_LARGE: 143,
+  /** No active agent with verified capabilities meets the task's requirements (the submitter excluded). */
+  NO_ELIGIBLE_AGENT: 144,
+  /** Only the task's submitter may do this. */
+  NOT_TASK_SUBMITTER: 145,
+  /** Only the task's assignee may do this. */
+  NOT_TASK_ASSIGNEE: 146,
+  /** The task is not at the stage this message needs (the message names its stage). */
+  TASK_WRONG_STATE: 147,
+  /** The assignee's accept window (tasks.accept_seconds) is over. */
+  ACCEPT_WINDOW_CLOSED: 148,
+  /** The task's deadline has passed. */
+  DEADLINE_PASSED: 149,
+  /** The signer is not on the committee of this task and round. */
+  NOT_COMMITTEE_MEMBER: 150,
+  /** The round has no committee yet, or the task is reviewed in another round. */
+  NO_REVIEW_ROUND: 151,
+  /** A commit outside the commit phase. */
+  NOT_COMMIT_PHASE: 152,
+  /** A reveal outside the reveal phase. */
+  NOT_REVEAL_PHASE: 153,
+  /** The member already committed in this round. */
+  ALREADY_COMMITTED: 154,
+  /** A reveal from a member that did not commit. */
+  NOT_COMMITTED: 155,
+  /** The revealed verdict and salt do not hash to the commitment. */
+  REVEAL_MISMATCH: 156,
+  /** The member already revealed in this round. */
+  ALREADY_REVEALED: 157,
+  /** The appeal window (tasks.appeal_seconds after the verdict) is over. */
+  APPEAL_WINDOW_CLOSED: 158,
+  /** The signer may not appeal this verdict (only the party it went against: the submitter or the executor). */
+  NOT_APPEAL_PARTY: 159,
+  /** The task was already appealed (one appeal per task). */
+  ALREADY_APPEALED: 160,
+  /** The agent's capabilities are already verified, or a benchmark of it is under way. */
+  BENCHMARK_NOT_ALLOWED: 161,
+  // 170-179: reputation and endorsements (src/reputation)
+  /** An agent tried to endorse itself. */
+  SELF_ENDORSEMENT: 170,
+  /** The signer already endorses this subject (revoke it first to renew it). */
+  ENDORSEMENT_EXISTS: 171,
+  /** The signer already gives reputation.endorsement_max_per_endorser live endorsements. */
+  ENDORSEMENT_LIMIT: 172,
+  /** There is no endorsement by the signer of this subject to revoke. */
+  ENDORSEMENT_NOT_FOUND: 173,
+  /** The endorsed address is not an active agent (not registered, deregistered, or its attestation expired). */
+  SUBJECT_NOT_AN_AGENT: 174,
+  /** Beacon: a block's randao_reveal is missing, malformed, or not the proposer's BLS signature over (chain id, height). */
+  BEACON_BAD_REVEAL: 180,
+  /** Beacon: a BLS public key is missing where one is required (a validator's first stake) or is not a valid G1 point. */
+  BAD_BLS_KEY: 181,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -23,41 +23,24 @@ import { checkSupply } from '../src/state/economics.ts';
 import { issueAuthorityAttestation } from '../src/state/attestation.ts';
 import { UACC_PER_ACC } from '../src/state/params.ts';
 import { DEFAULT_VALIDATOR_STAKE } from '../src/state/genesis.ts';
-import { FACTOR_ONE } from '../src/reputation/factor.ts';
-import { RpcCode, RpcError, type Args, type MethodTable } from '../src/rpc/types.ts';
+import { FACTOR_ONE, reputationFactor, SCORE_ONE } from '../src/reputation/factor.ts';
+import { reputationView } from '../src/reputation/view.ts';
+import { RpcCode, type Args, type MethodTable } from '../src/rpc/types.ts';
 import { domainMethods, factorDecimal } from '../src/rpc/domain.ts';
 import { RpcServer } from '../src/rpc/server.ts';
 import { EventBus } from '../src/rpc/events.ts';
 import { RpcClient, RpcClientError } from '../src/rpc/client.ts';
 import { defaultConfig } from '../src/node/config.ts';
-import { CHAIN_ID, SECOND, allSigned, fixture, nextBlock, seededKey, type Fixture } from './helpers/chain.ts';
+import { CHAIN_ID, SECOND, allSigned, blsKeyOf, fixture, nextBlock, seededKey, type Fixture } from './helpers/chain.ts';
 import { RpcChain } from './helpers/rpc-chain.ts';
 import { stateOnlyRpcContext } from './helpers/rpc-context.ts';
 import { tempDir } from './helpers/tmp.ts';
+import { call, rpcError } from './helpers/inproc.ts';
 
 const ACC = UACC_PER_ACC;
 const DAY = 86_400n * SECOND;
 const addr = (k: KeyPair): Uint8Array => addressOf(k.publicKey);
 const hex = (k: KeyPair): string => toHex(addr(k));
-
-const callCtx = () => ({ session: null, signal: new AbortController().signal });
-
-async function call(table: MethodTable, method: string, args: Args = {}): Promise<any> {
-  const m = table[method];
-  if (m === undefined) throw new Error(`no method ${method}`);
-  // Through JSON, as the transport sends it.
-  return JSON.parse(JSON.stringify(await m.handler(args, callCtx())));
-}
-
-async function rpcError(p: Promise<unknown>): Promise<RpcError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RpcError) return err;
-    throw err;
-  }
-  throw new Error('expected an RpcError, the call succeeded');
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The chain: a genesis listing a test authority, agents registered and staked with real signed txs
@@ -154,9 +137,9 @@ async function world(t: Test): Promise<World> {
   // Height 2: alice, dave and frank stake; carol deregisters; bob's capabilities are verified at end-block.
   verify.push(addr(bob));
   await block([
-    await tx(alice, { type: 'stake', value: { amount: 2_000n * ACC, consensusPubKey: aliceCons.publicKey, moniker: 'alice-val' } }),
-    await tx(dave, { type: 'stake', value: { amount: 1_000n * ACC, consensusPubKey: new Uint8Array(0), moniker: '' } }),
-    await tx(frank, { type: 'stake', value: { amount: 1_500n * ACC, consensusPubKey: new Uint8Array(0), moniker: 'frank' } }),
+    await tx(alice, { type: 'stake', value: { amount: 2_000n * ACC, consensusPubKey: aliceCons.publicKey, moniker: 'alice-val', blsPubKey: blsKeyOf(aliceCons) } }),
+    await tx(dave, { type: 'stake', value: { amount: 1_000n * ACC, consensusPubKey: new Uint8Array(0), moniker: '', blsPubKey: blsKeyOf(dave) } }),
+    await tx(frank, { type: 'stake', value: { amount: 1_500n * ACC, consensusPubKey: new Uint8Array(0), moniker: 'frank', blsPubKey: blsKeyOf(frank) } }),
     await tx(carol, { type: 'deregister_agent', value: {} }),
   ]);
   heights.staked = app.head().height;
@@ -405,6 +388,7 @@ t.test('validator: the state record, its factor, signing info and slashes; bonde
   t.same(v0, {
     address: hex(w.fx.validator),
     pub_key: { type: 'tendermint/PubKeyEd25519', value: toBase64(w.fx.validator.publicKey) },
+    bls_pub_key: toHex(blsKeyOf(w.fx.validator)),
     operator: hex(w.fx.validator),
     name: 'v0',
     stake: DEFAULT_VALIDATOR_STAKE.toString(),
@@ -440,16 +424,23 @@ t.test('validator: the state record, its factor, signing info and slashes; bonde
   t.equal(escrows.length, 1);
   const [[id, escrow]] = escrows;
   const info = await signingInfos.get(w.app.store, addr(w.aliceCons));
+  // The missed blocks cost alice (the operator) validator reputation; the factor shown is the one recorded at the last
+  // epoch boundary (what her power was computed with), from her reputation then.
+  const aliceView = await reputationView(w.app.store, p, addr(w.alice), w.app.head().time);
+  t.ok(aliceView.validatorScore < SCORE_ONE, 'missed blocks lowered her validator score');
+  t.ok(aliceView.epochHeight > 0n, 'a boundary has recorded a score');
+  const aliceFactor = reputationFactor(aliceView.epochScore);
   const jailed = await call(w.table, 'validator', { address: aliceCons });
   t.same(jailed, {
     address: aliceCons,
     pub_key: { type: 'tendermint/PubKeyEd25519', value: toBase64(w.aliceCons.publicKey) },
+    bls_pub_key: toHex(blsKeyOf(w.aliceCons)),
     operator: hex(w.alice),
     name: 'alice-val',
     stake: jailedRecord.stake.toString(),
     power: '0',
-    reputation_factor: '1000000',
-    reputation_factor_decimal: '1.000000',
+    reputation_factor: aliceFactor.toString(),
+    reputation_factor_decimal: factorDecimal(aliceFactor),
     status: 'jailed',
     jailed_until: formatTime(jailedRecord.jailedUntilNs),
     tombstoned: false,

@@ -13,15 +13,22 @@ import { allSlashEscrows, restoreSlash, slash } from '../src/state/slashing.ts';
 import { targetPowers } from '../src/state/staking.ts';
 import { getSupply, supplyBreakdown } from '../src/state/economics.ts';
 import { StateOverlay } from '../src/state/overlay.ts';
-import { SCORE_ONE } from '../src/reputation/factor.ts';
+import { SCORE_ONE, votingPower } from '../src/reputation/factor.ts';
+import { reputationScorer } from '../src/reputation/module.ts';
 import { ACC, CAPS, CHAIN_ID, DAY, Driver, SECOND, addr, agentsFixture, duplicateVote, key } from './helpers/agents.ts';
+import { blsKeyOf } from './helpers/chain.ts';
 
 const code = (c: ErrorCode): number => ErrorCodes[c];
 const register = (d: Driver, k = d.fx.users[0], over: Partial<{ bond: bigint; attestation: ReturnType<Driver['attest']> }> = {}): Msg => ({
   type: 'register_agent',
   value: { capabilities: CAPS, attestation: over.attestation ?? d.attest(k), bond: over.bond ?? d.params.agents.bond },
 });
-const stake = (amount: bigint, consensusPubKey: Uint8Array = new Uint8Array(0), moniker = ''): Msg => ({ type: 'stake', value: { amount, consensusPubKey, moniker } });
+// One valid BLS key for every validator these tests create: they never propose, and a key need not be unique.
+const TEST_BLS = blsKeyOf(key(250));
+const stake = (amount: bigint, consensusPubKey: Uint8Array = new Uint8Array(0), moniker = '', blsPubKey: Uint8Array = TEST_BLS): Msg => ({
+  type: 'stake',
+  value: { amount, consensusPubKey, moniker, blsPubKey },
+});
 const unstake = (amount: bigint): Msg => ({ type: 'unstake', value: { amount } });
 const events = (evs: readonly Event[], type: string): Array<Record<string, string>> =>
   evs.filter((e) => e.type === type).map((e) => Object.fromEntries(e.attributes.map((a) => [a.key, a.value])));
@@ -127,8 +134,15 @@ t.test('stake: only agents; min stake; consensus key in use; power arrives at th
   t.same((await getAgent(d.app.store, addr(u0)))!.validator, addr(consensus));
   const outs = await d.toEpoch();
   const last = outs[outs.length - 1];
-  t.same(last.validatorUpdates, [{ pubKey: consensus.publicKey, power: 6_000n * ACC }], 'the epoch block hands the new validator to consensus');
-  t.equal((await validators.get(d.app.store, addr(consensus)))!.power, 6_000n * ACC, 'power = stake x the neutral factor');
+  t.same(last.validatorUpdates.filter((u) => toHex(u.pubKey) === toHex(consensus.publicKey)), [{ pubKey: consensus.publicKey, power: 6_000n * ACC }], 'the epoch block hands the new validator to consensus');
+  t.equal((await validators.get(d.app.store, addr(consensus)))!.power, 6_000n * ACC, 'power = stake x the neutral factor (a new validator has no validator reputation)');
+  // The genesis validators signed every block: the boundary raises them to stake x their (higher) factor.
+  for (const k of d.fx.validators) {
+    const v = (await validators.get(d.app.store, addr(k)))!;
+    const want = votingPower(v.stake, await reputationScorer(d.app.store, v, d.params, d.time));
+    t.ok(want > v.stake, 'signing earned a factor above 1');
+    t.same(last.validatorUpdates.filter((u) => toHex(u.pubKey) === toHex(k.publicKey)), [{ pubKey: k.publicKey, power: want }], 'genesis validator at stake x factor');
+  }
   t.same(outs.slice(0, -1).flatMap((o) => o.validatorUpdates), [], 'no updates between boundaries');
   // An agent with no consensus key given validates with its own key.
   t.equal((await d.run(u1, stake(2_000n * ACC))).result.code, 0);
@@ -167,7 +181,12 @@ t.test('unstake: rejections, power drops at once, tokens return after the unbond
   const balBefore = (await getAccount(d.app.store, addr(v0))).balance;
   const { result, out } = await d.run(v0, unstake(400_000n * ACC));
   t.equal(result.code, 0, result.log);
-  t.same(out.validatorUpdates, [{ pubKey: v0.publicKey, power: 600_000n * ACC }], 'power drops in the same block');
+  // 600,000 ACC x v0's factor as recorded at the last epoch boundary (1, or a little above from the blocks it
+  // signed), below its power: at once.
+  const v0Now = (await validators.get(d.app.store, addr(v0)))!;
+  const dropped = votingPower(600_000n * ACC, await reputationScorer(d.app.store, v0Now, d.params, d.time));
+  t.ok(dropped >= 600_000n * ACC && dropped < stakeOf);
+  t.same(out.validatorUpdates.filter((u) => toHex(u.pubKey) === toHex(v0.publicKey)).map((u) => u.power), [dropped], 'power drops in the same block');
   t.equal((await supplyBreakdown(d.app.store)).unbonding, 400_000n * ACC);
   await d.block([], { time: d.time + DAY });
   t.equal((await unbondings.all(d.app.store)).length, 1, 'still unbonding after a day');
@@ -234,7 +253,15 @@ t.test('downtime: missing too many blocks of the window slashes 1%, jails, and t
   const { result, out: unjailed } = await d.run(v1, { type: 'unjail', value: {} }, { time: d.time + 61n * SECOND });
   t.equal(result.code, 0, result.log);
   const outsEpoch = [unjailed, ...(await d.toEpoch())];
-  t.same(outsEpoch.flatMap((o) => o.validatorUpdates), [{ pubKey: v1.publicKey, power: stakeOf - stakeOf / 100n }], 'back in the set at the epoch');
+  // Its missed blocks cost validator reputation: it comes back at its reduced stake x the factor recorded at the
+  // boundary, below 1.
+  const v1Back = (await validators.get(d.app.store, addr(v1)))!;
+  const back = votingPower(stakeOf - stakeOf / 100n, await reputationScorer(d.app.store, v1Back, d.params, d.time));
+  t.ok(back < stakeOf - stakeOf / 100n, 'the factor is below 1 after missing blocks');
+  // (If the unjail block was itself a boundary, v1 joined there and rose at the next one, having signed since.)
+  const ups = outsEpoch.flatMap((o) => o.validatorUpdates).filter((u) => toHex(u.pubKey) === toHex(v1.publicKey)).map((u) => u.power);
+  t.ok(ups.length >= 1 && ups.every((p, i) => i === 0 || p >= ups[i - 1]), `joins at a boundary, only rises after (${ups.join(', ')})`);
+  t.equal(ups[ups.length - 1], back, 'back in the set at the epoch');
 });
 
 t.test('double-sign evidence: 5% of stake, bond and later unbonding entries into the escrow; tombstoned for good', async (t) => {

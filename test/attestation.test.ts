@@ -17,8 +17,6 @@ import {
   type TeeQuoteParser,
 } from '../src/state/attestation.ts';
 import { agentCommand, attestationFromJSON, readAttestationFile } from '../src/cli/agent.ts';
-import { runCli } from '../src/cli/index.ts';
-import type { Io } from '../src/cli/command.ts';
 import { AuthorityReportCodec, type Attestation } from '../src/codec/types.ts';
 import { defaultAppParams, type AgentParams } from '../src/state/params.ts';
 import { generateKeyPair, keyFileToJSON, sign, verify, type KeyPair } from '../src/crypto/keys.ts';
@@ -27,6 +25,7 @@ import { sha256 } from '../src/crypto/hash.ts';
 import { formatTime, parseTime } from '../src/codec/time.ts';
 import { AppError, type ErrorCode } from '../src/errors.ts';
 import { Rng } from './helpers/rng.ts';
+import { cli } from './helpers/inproc.ts';
 
 const NS = 1_000_000_000n;
 const DAY = 86_400n * NS;
@@ -315,23 +314,6 @@ t.test('TEE policy: a parser that throws something other than AppError rejects w
 // CLI: agentcluster agent attest, readAttestationFile
 // ---------------------------------------------------------------------------------------------------------------
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(...argv: string[]): Promise<Outcome> {
-  let stdout = '';
-  let stderr = '';
-  const io: Io = {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
-}
-
 async function tempDir(t: { teardown(fn: () => unknown): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'agentcluster-attest-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
@@ -423,7 +405,7 @@ t.test('cli: agent attest errors', async (t) => {
   const help = await cli('agent', '--help');
   t.equal(help.code, 0);
   t.match(help.stdout, /attest\s+as an attestation authority/);
-  t.equal(agentCommand.subcommands?.map((c) => c.name).join(','), 'attest');
+  t.equal(agentCommand.subcommands?.map((c) => c.name).join(','), 'attest,run');
 });
 
 t.test('readAttestationFile: clear INVALID_FIELD errors naming the file and field', async (t) => {

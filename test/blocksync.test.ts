@@ -10,7 +10,7 @@ import protobuf from 'protobufjs';
 import pino, { type Logger } from 'pino';
 import { tempDir } from './helpers/tmp.ts';
 import { VirtualClock, signVote } from './helpers/consensus-harness.ts';
-import { CHAIN_ID, GENESIS_TIME, send, seededKey } from './helpers/chain.ts';
+import { CHAIN_ID, GENESIS_TIME, genesisValidator, send, seededKey } from './helpers/chain.ts';
 import { App } from '../src/state/app.ts';
 import { VerifiedTxCache } from '../src/state/executor.ts';
 import { buildGenesis, DEFAULT_VALIDATOR_STAKE } from '../src/state/genesis.ts';
@@ -39,8 +39,8 @@ const GENESIS = buildGenesis({
   chainId: CHAIN_ID,
   genesisTime: GENESIS_TIME,
   validators: [
-    { name: 'a', publicKey: KEY_A.publicKey, stake: 3n * DEFAULT_VALIDATOR_STAKE },
-    { name: 'b', publicKey: KEY_B.publicKey, stake: DEFAULT_VALIDATOR_STAKE },
+    genesisValidator('a', KEY_A, 3n * DEFAULT_VALIDATOR_STAKE),
+    genesisValidator('b', KEY_B, DEFAULT_VALIDATOR_STAKE),
   ],
   accounts: USERS.map((u) => ({ category: 'marketplace' as const, address: addressOf(u.publicKey), amount: 1_000n * UACC_PER_ACC })),
 });

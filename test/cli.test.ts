@@ -6,39 +6,23 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { commands, runCli } from '../src/cli/index.ts';
-import type { Command, Io } from '../src/cli/command.ts';
+import { commands } from '../src/cli/index.ts';
+import type { Command } from '../src/cli/command.ts';
 import { defaultConfig, homePaths, loadConfig, parseConfig, renderConfig, validateConfig, writeConfig } from '../src/node/config.ts';
 import { Keyring } from '../src/cli/keyring.ts';
 import { loadGenesisFile } from '../src/state/genesis.ts';
 import { addressOf, keyFileFromJSON } from '../src/crypto/keys.ts';
 import { toHex } from '../src/crypto/bytes.ts';
+import { cli, type Outcome } from './helpers/inproc.ts';
 
 const BIN = fileURLToPath(new URL('../bin/agentcluster.ts', import.meta.url));
 const PKG = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(...argv: string[]): Promise<Outcome> {
-  let stdout = '';
-  let stderr = '';
-  const io: Io = {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
-}
 
 function binary(...argv: string[]): Outcome {
   const env = { ...process.env };
   delete env.NODE_OPTIONS; // tap's loader hooks are not for the child
   const r = spawnSync(process.execPath, [BIN, ...argv], { encoding: 'utf8', env });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json: undefined };
 }
 
 async function tempDir(t: { teardown(fn: () => unknown): void }): Promise<string> {
@@ -126,6 +110,8 @@ t.test('bad command lines exit 2 with one line pointing to --help', async (t) =>
     [['tx', 'staking', 'frob'], /^error: unknown command 'tx staking frob'; run 'agentcluster tx staking --help'\n$/],
     [['tx', 'staking', 'unjail', '--home', 'x'], /^error: missing required option --from NAME; run 'agentcluster tx staking unjail --help'\n$/],
     [['tx', 'agent', 'register', '--from', 'a', '--home', 'x'], /^error: missing required option --attestation FILE; run 'agentcluster tx agent register --help'\n$/],
+    [['tx', 'staking', 'stake', '5', '--from', 'a', '--home', 'x', '--bls-pub-key', 'zz'], /^error: --bls-pub-key must be a BLS12-381 G1 public key as 96 hex characters/],
+    [['tx', 'staking', 'stake', '5', '--from', 'a', '--home', 'x', '--bls-pub-key', 'ff'.repeat(48)], /^error: --bls-pub-key is not a valid compressed BLS12-381 G1 point/],
     [['query', 'agents', '--status', 'gone'], /^error: --status must be one of active, unbonding, validator, got "gone"; run 'agentcluster query agents --help'\n$/],
     [['help', 'frobnicate'], /^error: unknown command 'frobnicate'/],
   ];

@@ -79,8 +79,8 @@ t.test('canonical encodings round-trip exactly (value and bytes)', async (t) => 
     ['Evidence', EvidenceCodec, { type: 'duplicate_vote_evidence', value: { voteA: vote(), voteB: vote({ blockId: bid(8) }), totalVotingPower: 100n, validatorPower: 10n, timestamp: 77n } }],
     ['TxBody', TxBodyCodec, body()],
     ['TxBody with max amount', TxBodyCodec, body({ msg: { type: 'send', value: { to: a20(1), amount: 2n ** 64n - 1n } } })],
-    ['Block', BlockCodec, { header: header(), data: { txs: [new Uint8Array([1, 2, 3]), new Uint8Array([4])] }, evidence: [], lastCommit: { height: 6n, round: 0, blockId: bid(1), signatures: [{ blockIdFlag: 2, validatorAddress: a20(1), timestamp: 9n, signature: new Uint8Array(64).fill(2) }] } }],
-    ['first Block', BlockCodec, { header: header({ height: 1n, lastBlockId: EMPTY_BLOCK_ID }), data: { txs: [] }, evidence: [], lastCommit: emptyCommit() }],
+    ['Block', BlockCodec, { header: header(), data: { txs: [new Uint8Array([1, 2, 3]), new Uint8Array([4])] }, evidence: [], lastCommit: { height: 6n, round: 0, blockId: bid(1), signatures: [{ blockIdFlag: 2, validatorAddress: a20(1), timestamp: 9n, signature: new Uint8Array(64).fill(2) }] }, randaoReveal: new Uint8Array(96).fill(3) }],
+    ['first Block', BlockCodec, { header: header({ height: 1n, lastBlockId: EMPTY_BLOCK_ID }), data: { txs: [] }, evidence: [], lastCommit: emptyCommit(), randaoReveal: new Uint8Array(96).fill(4) }],
   ];
   for (const [name, codec, value] of rows) {
     const bytes = codec.encode(value as never);
@@ -130,7 +130,9 @@ t.test('validateBasic rejects every malformed field', async (t) => {
     ['evidence for the same block', enc(EvidenceCodec, { type: 'duplicate_vote_evidence', value: { voteA: vote(), voteB: vote(), totalVotingPower: 1n, validatorPower: 1n, timestamp: 1n } }), 'INVALID_FIELD'],
     ['evidence across heights', enc(EvidenceCodec, { type: 'duplicate_vote_evidence', value: { voteA: vote(), voteB: vote({ height: 8n, blockId: bid(9) }), totalVotingPower: 1n, validatorPower: 1n, timestamp: 1n } }), 'INVALID_FIELD'],
     ['evidence from two validators', enc(EvidenceCodec, { type: 'duplicate_vote_evidence', value: { voteA: vote(), voteB: vote({ validatorAddress: a20(9), blockId: bid(9) }), totalVotingPower: 1n, validatorPower: 1n, timestamp: 1n } }), 'INVALID_FIELD'],
-    ['block at height 2 without last commit', enc(BlockCodec, { header: header({ height: 2n }), data: { txs: [] }, evidence: [], lastCommit: emptyCommit() }), 'INVALID_FIELD'],
+    ['block at height 2 without last commit', enc(BlockCodec, { header: header({ height: 2n }), data: { txs: [] }, evidence: [], lastCommit: emptyCommit(), randaoReveal: new Uint8Array(96) }), 'INVALID_FIELD'],
+    ['block without randao_reveal', enc(BlockCodec, { header: header({ height: 1n }), data: { txs: [] }, evidence: [], lastCommit: emptyCommit(), randaoReveal: new Uint8Array(0) }), 'INVALID_FIELD'],
+    ['block with a 95-byte randao_reveal', enc(BlockCodec, { header: header({ height: 1n }), data: { txs: [] }, evidence: [], lastCommit: emptyCommit(), randaoReveal: new Uint8Array(95) }), 'INVALID_FIELD'],
   ];
   for (const [name, fn, code] of rows) t.throws(fn, { code }, name);
 });

@@ -10,7 +10,7 @@ import {
   evidenceHash,
   expectedTime,
   headerHash,
-  makeBlock,
+  makeBlock as makeBlockWithReveal,
   resultsHash,
   verifyCommit,
   type BlockContext,
@@ -36,6 +36,7 @@ import {
 import { addressOf, generateKeyPair, sign, type KeyPair } from '../src/crypto/keys.ts';
 import { sha256 } from '../src/crypto/hash.ts';
 import { equalBytes, toHex } from '../src/crypto/bytes.ts';
+import { blsKeyOf, revealOf } from './helpers/chain.ts';
 
 const CHAIN = 'block-chain';
 const T0 = 1_764_000_000_000_000_000n; // genesis time
@@ -51,6 +52,13 @@ const flip = (b: Uint8Array, i = 0): Uint8Array => {
   c[i] ^= 1;
   return c;
 };
+/** Every validator's BLS key, as the host reads them from state. */
+const blsKeys = new Map(keys.map((k) => [toHex(addressOf(k.publicKey)), blsKeyOf(k)] as const));
+/** makeBlock with the proposer's real beacon reveal for the context's height. */
+function makeBlock(ctx: BlockContext, proposer: Uint8Array, txs: Uint8Array[], evidence: Evidence[]) {
+  const key = keys.find((k) => equalBytes(addressOf(k.publicKey), proposer))!;
+  return makeBlockWithReveal(ctx, proposer, txs, evidence, revealOf(key, ctx.height, ctx.chainId));
+}
 /** A deep copy through the wire codec (what a peer would decode). */
 const copy = (b: Block): Block => BlockCodec.decode(BlockCodec.encode(b));
 
@@ -98,6 +106,7 @@ const ctx1: BlockContext = {
   consensusHash: h32('consensus params'),
   appHash: h32('app hash after genesis'),
   lastResultsHash: resultsHash([]),
+  blsKeys,
 };
 const proposer1 = set.proposer().address;
 const block1 = makeBlock(ctx1, proposer1, [new TextEncoder().encode('tx-1')], []);
@@ -117,6 +126,7 @@ const ctx2: BlockContext = {
   consensusHash: h32('consensus params'),
   appHash: h32('app hash after block 1'),
   lastResultsHash: resultsHash(results1),
+  blsKeys,
 };
 const proposer2 = set2.proposer().address;
 const txs2 = [new TextEncoder().encode('tx-a'), new TextEncoder().encode('tx-b')];

@@ -13,7 +13,8 @@ import {
   signProposal,
   type LogLine,
 } from './helpers/consensus-harness.ts';
-import { blockIdOf, evidenceHash, expectedTime, makeBlock, verifyCommit, type BlockContext } from '../src/consensus/block.ts';
+import { blockIdOf, evidenceHash, expectedTime, makeBlock as makeBlockWithReveal, verifyCommit, type BlockContext } from '../src/consensus/block.ts';
+import { revealOf } from './helpers/chain.ts';
 import { evidenceId } from '../src/consensus/host.ts';
 import { bftTime, verifyDuplicateVoteEvidence } from '../src/consensus/evidence.ts';
 import { ValidatorSet } from '../src/consensus/validator-set.ts';
@@ -32,6 +33,13 @@ const isNil = (v: Vote | undefined): boolean => v !== undefined && v.blockId.has
 const someBlockId = (label: string): BlockID => ({ hash: sha256(new TextEncoder().encode(label)), partSetHeader: { total: 1, hash: sha256(new TextEncoder().encode(`${label}/parts`)) } });
 
 /** Re-encodes a tampered block: bytes and block id follow the tampered header, so only checkBlock can object. */
+/** makeBlock with the proposer's real beacon reveal for the context's height (every validator key is known here). */
+function makeBlock(ctx: BlockContext, proposer: Uint8Array, txs: Uint8Array[], evidence: Evidence[]): { block: Block; bytes: Uint8Array; blockId: BlockID } {
+  const key = VALIDATOR_KEYS.find((k) => equalBytes(addressOf(k.publicKey), proposer));
+  if (key === undefined) throw new Error('makeBlock: no key for that proposer');
+  return makeBlockWithReveal(ctx, proposer, txs, evidence, revealOf(key, ctx.height, ctx.chainId));
+}
+
 function rebuild(block: Block): { block: Block; bytes: Uint8Array; blockId: BlockID } {
   const bytes = BlockCodec.encode(block);
   return { block, bytes, blockId: blockIdOf(block.header, bytes) };
@@ -181,6 +189,10 @@ t.test('a proposal whose block fails checkBlock makes the host prevote nil', asy
     ['consensus_hash', tamper((b) => { b.header.consensusHash = flipBit(b.header.consensusHash); }), /^consensus_hash/],
     ['last_results_hash', tamper((b) => { b.header.lastResultsHash = flipBit(b.header.lastResultsHash); }), /^last_results_hash/],
     ['data_hash (a tx added afterwards)', tamper((b) => { b.data.txs.push(new TextEncoder().encode('late tx')); }), /^data_hash/],
+    // The beacon rule: the reveal must be the proposer's own BLS signature over this chain and height.
+    ['randao_reveal for another height', tamper((b) => { b.randaoReveal = revealOf(VALIDATOR_KEYS[1], 2n, HOST_CHAIN); }), /^randao_reveal is not the proposer's BLS signature/],
+    ['randao_reveal of another validator', tamper((b) => { b.randaoReveal = revealOf(VALIDATOR_KEYS[2], 1n, HOST_CHAIN); }), /^randao_reveal is not the proposer's BLS signature/],
+    ['randao_reveal for another chain', tamper((b) => { b.randaoReveal = revealOf(VALIDATOR_KEYS[1], 1n, 'other-chain'); }), /^randao_reveal is not the proposer's BLS signature/],
   ];
   for (const [name, make, reason, logMsg] of rows) {
     await t.test(name, async (t) => {

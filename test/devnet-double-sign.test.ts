@@ -18,7 +18,7 @@ import { ValidatorCodec } from '../src/codec/types.ts';
 import { BPS } from '../src/state/params.ts';
 import { JAILED_FOREVER } from '../src/state/validators.ts';
 import { RpcClient, supplyPartsSum, type BlockResultsResult, type EventJSON } from '../src/rpc/client.ts';
-import { NodeProcess } from './helpers/proc.ts';
+import { NodeProcess, pollUntil } from './helpers/proc.ts';
 import { freeBasePort } from './helpers/ports.ts';
 import { tempDir } from './helpers/tmp.ts';
 
@@ -30,26 +30,6 @@ const TWIN = VALIDATORS;
 const SLASH_TIMEOUT_MS = 90_000;
 /** The whole test, within tap's 120 s per file. */
 const TEST_TIMEOUT_MS = 115_000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `probe` until it returns a value other than undefined (errors count as "not yet"), or throws after ms. */
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>, alive: () => string | null): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown = null;
-  for (;;) {
-    const dead = alive();
-    if (dead !== null) throw new Error(`${what}: ${dead}`);
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last === null ? '' : ` (last error: ${String(last)})`}`);
-    await sleep(400);
-  }
-}
 
 /** The fields of a vote in `block`'s DuplicateVoteEvidence JSON that the test reads. */
 interface EvidenceVote {
@@ -122,7 +102,7 @@ t.test('one validator key in two processes: duplicate-vote evidence, slash, tomb
 
   // ---- the slash: found by the index (every event attribute is indexed) ----
   const query = `slash.kind = 'double_sign' AND slash.validator = '${victimHex}'`;
-  const found = await until(
+  const found = await pollUntil(
     'a block with a double_sign slash of node3',
     SLASH_TIMEOUT_MS,
     async () => {

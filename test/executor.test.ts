@@ -8,7 +8,7 @@ import { signTx } from '../src/codec/tx.ts';
 import { getAccount, moduleAddress, ModuleAccount } from '../src/state/accounts.ts';
 import { checkSupply, getSupply, supplyBreakdown, supplySum } from '../src/state/economics.ts';
 import { App } from '../src/state/app.ts';
-import { CHAIN_ID, SECOND, fixture, nextBlock, openApp, send, sendBody, seededKey } from './helpers/chain.ts';
+import { CHAIN_ID, SECOND, fixture, nextBlock, openApp, revealOf, send, sendBody, seededKey } from './helpers/chain.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { Rng } from './helpers/rng.ts';
 import { join } from 'node:path';
@@ -84,7 +84,7 @@ t.test('every rejection code: ante failures change nothing at all', async (t) =>
   // Block-level work (emission, rewards, downtime counting) changes the state of every block: the failing txs must
   // leave exactly the state an empty block at the same height and time leaves.
   const head = app.head();
-  const emptyBlock = { chainId: CHAIN_ID, height: head.height + 1n, time: head.time + SECOND, proposer: addr(fx.validator), txs: [], lastCommit: [] };
+  const emptyBlock = { chainId: CHAIN_ID, height: head.height + 1n, time: head.time + SECOND, proposer: addr(fx.validator), txs: [], lastCommit: [], randaoReveal: revealOf(fx.validator, head.height + 1n) };
   const root = (await app.execute(emptyBlock)).appHash;
   const out = await nextBlock(app, rows.map((r) => r[1]), undefined, { lastCommit: [] });
   rows.forEach(([name, , code], i) => {
@@ -142,7 +142,7 @@ t.test('determinism: the same block on the same state gives the same app hash, o
   t.equal(toHex(a.app.head().appHash), toHex(b.app.head().appHash), 'same genesis state');
   const [alice, bob, carol] = fx.users;
   const txs = [send(alice, bob, 100n, 0n), send(bob, carol, 50n, 0n), send(carol, alice, 10n ** 17n, 0n), send(alice, carol, 1n, 1n)];
-  const block = { chainId: CHAIN_ID, height: 1n, time: fx.genesis.genesisTime + SECOND, proposer: addr(fx.validator), txs };
+  const block = { chainId: CHAIN_ID, height: 1n, time: fx.genesis.genesisTime + SECOND, proposer: addr(fx.validator), txs, randaoReveal: revealOf(fx.validator, 1n) };
   const x = await a.app.execute(block);
   const y = await a.app.execute(block);
   t.equal(toHex(x.appHash), toHex(y.appHash), 'executing twice before commit');

@@ -8,6 +8,7 @@ import { fromHex, toBase64, toHex, utf8 } from '../src/crypto/bytes.ts';
 import { sha256 } from '../src/crypto/hash.ts';
 import { parseTime } from '../src/codec/time.ts';
 import { MSG_TYPES } from '../src/codec/types.ts';
+import { blsKeyOf } from './helpers/chain.ts';
 import { BPS, CATEGORIES, TOTAL_SUPPLY_UACC, UACC_PER_ACC, defaultAppParams, defaultConsensusParams, type AppParams } from '../src/state/params.ts';
 import {
   DEFAULT_VALIDATOR_STAKE,
@@ -35,7 +36,7 @@ function build(): Genesis {
   return buildGenesis({
     chainId: 'agentcluster-test',
     genesisTime: GENESIS_TIME,
-    validators: keys.map((k, i) => ({ name: `validator-${i}`, publicKey: k.publicKey })),
+    validators: keys.map((k, i) => ({ name: `validator-${i}`, publicKey: k.publicKey, blsPubKey: blsKeyOf(k) })),
     accounts: [{ category: 'marketplace', address: faucet, amount: FAUCET_AMOUNT }],
   });
 }
@@ -100,6 +101,7 @@ t.test('a built genesis round-trips and serialises stably', async (t) => {
     address: toHex(addressOf(keys[0].publicKey)),
     pub_key: { type: 'tendermint/PubKeyEd25519', value: toBase64(keys[0].publicKey) },
     stake: '1000000000000',
+    bls_pub_key: toHex(blsKeyOf(keys[0])),
   });
   t.match(json.validators[0].address, /^[0-9A-F]{40}$/);
   t.same(json.app_state.params.supply.distribution_bps, {
@@ -181,14 +183,14 @@ t.test('buildGenesis with the defaults', async (t) => {
   t.same(g.allocations[0].accounts, []);
 
   // The minimal build: one validator, nothing else.
-  const one = buildGenesis({ chainId: 'c', genesisTime: 0n, validators: [{ name: 'v', publicKey: keys[0].publicKey }] });
+  const one = buildGenesis({ chainId: 'c', genesisTime: 0n, validators: [{ name: 'v', publicKey: keys[0].publicKey, blsPubKey: blsKeyOf(keys[0]) }] });
   t.equal(one.validators.length, 1);
 
   // Options: custom stake and explicit team accounts.
   const custom = buildGenesis({
     chainId: 'c',
     genesisTime: GENESIS_TIME,
-    validators: [{ name: 'v', publicKey: keys[0].publicKey, stake: 5_000n * ACC }],
+    validators: [{ name: 'v', publicKey: keys[0].publicKey, blsPubKey: blsKeyOf(keys[0]), stake: 5_000n * ACC }],
     team: [
       { address: faucet, amount: 100_000_000n * ACC },
       { address: addressOf(keys[1].publicKey), amount: 20_000_000n * ACC },
@@ -199,7 +201,7 @@ t.test('buildGenesis with the defaults', async (t) => {
 });
 
 t.test('buildGenesis rejects what parseGenesis rejects', async (t) => {
-  const v = (i: number) => ({ name: `v${i}`, publicKey: keys[i].publicKey });
+  const v = (i: number) => ({ name: `v${i}`, publicKey: keys[i].publicKey, blsPubKey: blsKeyOf(keys[i]) });
   rejects(t, () => buildGenesis({ chainId: 'c', genesisTime: GENESIS_TIME, validators: [v(0), { ...v(0), name: 'other' }] }), 'validators[1].address', /duplicate/);
   rejects(t, () => buildGenesis({ chainId: 'c', genesisTime: GENESIS_TIME, validators: [] }), 'validators', /at least one/);
   rejects(
@@ -483,7 +485,7 @@ t.test('loadGenesisTemplate reads the shipped template', async (t) => {
   const g = buildGenesis({
     chainId: tpl.chainId,
     genesisTime: GENESIS_TIME,
-    validators: keys.map((k, i) => ({ name: `validator-${i}`, publicKey: k.publicKey })),
+    validators: keys.map((k, i) => ({ name: `validator-${i}`, publicKey: k.publicKey, blsPubKey: blsKeyOf(k) })),
     appParams: tpl.appParams,
     consensusParams: tpl.consensusParams,
   });

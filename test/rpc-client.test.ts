@@ -16,7 +16,7 @@ import type { App } from '../src/state/app.ts';
 import { defaultConfig, homePaths, writeConfig } from '../src/node/config.ts';
 import { RpcCode, RpcError, type Args, type Method, type MethodTable, type ParamSpec } from '../src/rpc/types.ts';
 import type { RpcContext } from '../src/rpc/context.ts';
-import { domainMethods } from '../src/rpc/domain.ts';
+import { allDomainMethods } from '../src/rpc/domain-tasks.ts';
 import { abciMethods, appHashAt } from '../src/rpc/abci.ts';
 import {
   AbciQueryError,
@@ -33,18 +33,18 @@ import {
   supplyPartsSum,
 } from '../src/rpc/client.ts';
 import { urlOfListenAddress } from '../src/cli/query.ts';
-import { runCli } from '../src/cli/index.ts';
-import type { Io } from '../src/cli/command.ts';
 import { Keyring } from '../src/cli/keyring.ts';
 import { mkdir } from 'node:fs/promises';
-import { fixture, nextBlock, openApp, send, seededKey, type Fixture } from './helpers/chain.ts';
+import { blsKeyOf, fixture, nextBlock, openApp, send, seededKey, type Fixture } from './helpers/chain.ts';
 import { keyFileToJSON } from '../src/crypto/keys.ts';
 import { agents as agentsRepo } from '../src/state/agents.ts';
+import { validators as validatorsRepo } from '../src/state/validators.ts';
 import { UACC_PER_ACC, type AppParams } from '../src/state/params.ts';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from './helpers/tmp.ts';
 import { stateOnlyRpcContext } from './helpers/rpc-context.ts';
+import { cli } from './helpers/inproc.ts';
 
 const addr = (k: { publicKey: Uint8Array }) => addressOf(k.publicKey);
 
@@ -124,7 +124,7 @@ class TestNode {
 
   constructor(app: App) {
     this.app = app;
-    const real = { ...domainMethods(stateOnlyRpcContext(app)), ...abciMethods(stateOnlyRpcContext(app)) };
+    const real = { ...allDomainMethods(stateOnlyRpcContext(app)), ...abciMethods(stateOnlyRpcContext(app)) };
     this.table = { ...real, ...this.canned(real) };
     this.server = createServer((req, res) => {
       let body = '';
@@ -424,7 +424,7 @@ t.test('typed calls return the node\'s JSON as is', async (t) => {
   const { fx, app, client } = await setup(t);
   const alice = addr(fx.users[0]);
   const acc = await client.account(alice);
-  t.same(acc, { address: toHex(alice), balance: (await getAccount(app.store, alice)).balance.toString(), nonce: '2', vesting: null });
+  t.same(acc, { address: toHex(alice), balance: (await getAccount(app.store, alice)).balance.toString(), nonce: '2', next_nonce: '2', vesting: null });
   t.equal(parseUint(acc.balance), (await getAccount(app.store, alice)).balance, 'amounts parse to bigint');
   t.same(await client.account(toHex(alice).toLowerCase()), acc, 'hex text works too');
   const s = await client.supply();
@@ -447,10 +447,13 @@ t.test('typed calls return the node\'s JSON as is', async (t) => {
   t.ok(none instanceof RpcClientError);
   t.equal((none as RpcClientError).code, RpcCode.INTERNAL_ERROR);
   t.match((none as RpcClientError).data, /^agent [0-9A-F]{40} not found$/);
-  const pending = await rejection(client.tasks({ page: 1, perPage: 10, status: 'open' }));
+  const noTasks = await client.tasks({ page: 1, perPage: 10, status: 'reviewing' });
+  t.same(noTasks.tasks, []);
+  t.equal(noTasks.total, '0');
+  const pending = await rejection(client.proposals({ page: 1, perPage: 10, status: 'voting' }));
   t.ok(pending instanceof RpcClientError);
   t.equal((pending as RpcClientError).code, RpcCode.METHOD_NOT_FOUND);
-  t.match((pending as RpcClientError).data, /issue 7/);
+  t.match((pending as RpcClientError).data, /issue 8/);
 });
 
 t.test('allValidators: every page of one height, merged', async (t) => {
@@ -629,27 +632,6 @@ t.test('WebSocket: subscribe, events routed by query, shared subscriptions, unsu
 // CLI
 // ---------------------------------------------------------------------------------------------------------------
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-  json: any;
-}
-
-async function cli(...argv: string[]): Promise<Outcome> {
-  let stdout = '';
-  let stderr = '';
-  const io: Io = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } };
-  const code = await runCli(argv, io);
-  let json: unknown;
-  try {
-    json = JSON.parse(stdout);
-  } catch {
-    json = undefined;
-  }
-  return { code, stdout, stderr, json };
-}
-
 async function homeWithKeys(t: Test, fx: Fixture): Promise<string> {
   const dir = tempDir();
   t.teardown(dir.remove);
@@ -665,7 +647,7 @@ t.test('query: account, supply, params, block, tx print the node\'s JSON', async
   const home = await homeWithKeys(t, fx);
   const byAddress = await cli('query', 'account', toHex(alice), '--node', node.url);
   t.equal(byAddress.code, 0, byAddress.stderr);
-  t.same(byAddress.json, { address: toHex(alice), balance: (await getAccount(app.store, alice)).balance.toString(), nonce: '2', vesting: null });
+  t.same(byAddress.json, { address: toHex(alice), balance: (await getAccount(app.store, alice)).balance.toString(), nonce: '2', next_nonce: '2', vesting: null });
   const byName = await cli('query', 'account', 'alice', '--home', home, '--node', node.url);
   t.same(byName.json, byAddress.json, 'a key name resolves through the keyring');
   const supply = await cli('query', 'supply', '--node', node.url);
@@ -967,8 +949,14 @@ t.test('tx staking stake: --consensus-pub-key, and the agent key by default', as
   t.equal((await cli('tx', 'agent', 'register', ...common, '--attestation', s.attestation, '--bond', '10001acc')).code, 0);
   t.equal((await agentsRepo.get(app.store, addr(fx.users[0])))!.bond, 10_001n * ACC, '--bond above the minimum');
   const key = seededKey(71);
-  const r = await cli('tx', 'staking', 'stake', '1000acc', ...common, '--consensus-pub-key', '0x' + toHex(key.publicKey).toLowerCase());
+  // With only the consensus public key the CLI cannot derive the beacon's BLS key: the chain refuses a first stake
+  // without one, with a code saying what to send.
+  const noBls = await cli('tx', 'staking', 'stake', '1000acc', ...common, '--consensus-pub-key', toHex(key.publicKey));
+  t.equal(noBls.code, 1);
+  t.match(noBls.stderr, /^error \[BAD_BLS_KEY\]: .*first stake must carry bls_pub_key/);
+  const r = await cli('tx', 'staking', 'stake', '1000acc', ...common, '--consensus-pub-key', '0x' + toHex(key.publicKey).toLowerCase(), '--bls-pub-key', toHex(blsKeyOf(key)));
   t.equal(r.code, 0, r.stderr);
+  t.equal(toHex((await validatorsRepo.get(app.store, addr(key)))!.blsPubKey), toHex(blsKeyOf(key)), 'the validator holds the BLS key given');
   const v = (await cli('query', 'validator', toHex(addr(key)), '--node', node.url)).json;
   t.equal(v.operator, toHex(addr(fx.users[0])));
   t.equal(v.name, toHex(addr(fx.users[0])).slice(0, 12), 'no moniker: the address\'s first 12 hex digits');
@@ -980,6 +968,7 @@ t.test('tx staking stake: --consensus-pub-key, and the agent key by default', as
   t.equal((await cli('tx', 'agent', 'register', ...bobArgs, '--attestation', bobAtt)).code, 0);
   t.equal((await cli('tx', 'staking', 'stake', '1000acc', ...bobArgs)).code, 0);
   t.equal((await cli('query', 'agent', 'bob', '--home', home, '--node', node.url)).json.validator, toHex(addr(fx.users[1])));
+  t.equal(toHex((await validatorsRepo.get(app.store, addr(fx.users[1])))!.blsPubKey), toHex(blsKeyOf(fx.users[1])), 'the CLI derived the BLS key from the agent key');
   // another agent may not take alice's consensus key
   const taken = await cli('tx', 'staking', 'stake', '1000acc', ...bobArgs, '--consensus-pub-key', toHex(key.publicKey));
   t.equal(taken.code, 1);

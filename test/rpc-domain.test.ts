@@ -14,41 +14,31 @@ import { appParamsToJSON } from '../src/state/genesis.ts';
 import { TOTAL_SUPPLY_UACC } from '../src/state/params.ts';
 import { decodeProof, encodeProof, verifyProof } from '../src/state/smt.ts';
 import type { App } from '../src/state/app.ts';
-import { RpcCode, RpcError, type Args, type MethodTable } from '../src/rpc/types.ts';
+import { RpcCode, type Args, type MethodTable } from '../src/rpc/types.ts';
 import type { RpcContext } from '../src/rpc/context.ts';
 import {
   addressParam,
   defineListMethod,
   defineRecordMethod,
-  domainMethods,
   pageOf,
   stableRead,
   wordFilter,
 } from '../src/rpc/domain.ts';
+import { allDomainMethods } from '../src/rpc/domain-tasks.ts';
 import { abciMethods, appHashAt, QUERY_PATHS, SMT_PROOF_TYPE, type AbciQueryResponseJSON } from '../src/rpc/abci.ts';
 import { fixture, nextBlock, openApp, send, type Fixture } from './helpers/chain.ts';
 import { stateOnlyRpcContext } from './helpers/rpc-context.ts';
+import { callCtx, rpcError } from './helpers/inproc.ts';
 
 const addr = (k: { publicKey: Uint8Array }) => addressOf(k.publicKey);
 const PKG = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 
-const callCtx = () => ({ session: null, signal: new AbortController().signal });
 
 async function call(table: MethodTable, method: string, args: Args = {}): Promise<any> {
   const m = table[method];
   if (m === undefined) throw new Error(`no method ${method}`);
   return m.handler(args, callCtx());
-}
-
-async function rpcError(p: Promise<unknown>): Promise<RpcError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RpcError) return err;
-    throw err;
-  }
-  throw new Error('expected an RpcError, the call succeeded');
 }
 
 interface Chain {
@@ -59,13 +49,15 @@ interface Chain {
   appHashes: Map<bigint, Uint8Array>;
   /** Accounts as they stood after each height. */
   snapshots: Map<bigint, Map<string, Account>>;
+  ctx: RpcContext;
 }
 
 async function chain(t: Test): Promise<Chain> {
   const fx = fixture();
   const { app, cleanup } = await openApp(fx.genesis);
   t.teardown(cleanup);
-  const table = { ...domainMethods(stateOnlyRpcContext(app)), ...abciMethods(stateOnlyRpcContext(app)) };
+  const ctx = stateOnlyRpcContext(app);
+  const table = { ...allDomainMethods(ctx), ...abciMethods(ctx) };
   const appHashes = new Map<bigint, Uint8Array>();
   const snapshots = new Map<bigint, Map<string, Account>>();
   const record = async () => {
@@ -83,14 +75,14 @@ async function chain(t: Test): Promise<Chain> {
   await record();
   await nextBlock(app, []);
   await record();
-  return { fx, app, table, appHashes, snapshots };
+  return { fx, app, ctx, table, appHashes, snapshots };
 }
 
 t.test('account: balance and nonce as decimal strings, address upper-case hex, vesting when there is one', async (t) => {
   const { fx, app, table } = await chain(t);
   const alice = addr(fx.users[0]);
   const acc = await getAccount(app.store, alice);
-  t.same(await call(table, 'account', { address: toHex(alice) }), { address: toHex(alice), balance: acc.balance.toString(), nonce: '2', vesting: null });
+  t.same(await call(table, 'account', { address: toHex(alice) }), { address: toHex(alice), balance: acc.balance.toString(), nonce: '2', next_nonce: '2', vesting: null });
   // lower case and 0x are accepted; the answer is upper case
   t.equal((await call(table, 'account', { address: '0x' + toHex(alice).toLowerCase() })).address, toHex(alice));
 
@@ -108,7 +100,17 @@ t.test('account: balance and nonce as decimal strings, address upper-case hex, v
   });
 
   const unknown = new Uint8Array(20).fill(0xab);
-  t.same(await call(table, 'account', { address: toHex(unknown) }), { address: toHex(unknown), balance: '0', nonce: '0', vesting: null }, 'an unknown address is an empty account, not an error');
+  t.same(await call(table, 'account', { address: toHex(unknown) }), { address: toHex(unknown), balance: '0', nonce: '0', next_nonce: '0', vesting: null }, 'an unknown address is an empty account, not an error');
+});
+
+t.test('account: next_nonce counts the sender\'s txs pending in the mempool; nonce does not', async (t) => {
+  const { fx, ctx, table } = await chain(t);
+  const [alice, bob] = fx.users;
+  for (const nonce of [2n, 3n]) t.equal((await ctx.mempool.checkTx(send(alice, bob, 5n, nonce))).code, 0, `pending tx with nonce ${nonce} admitted`);
+  const got = await call(table, 'account', { address: toHex(addr(alice)) });
+  t.equal(got.nonce, '2', 'the committed nonce');
+  t.equal(got.next_nonce, '4', 'two txs pending: the next one carries 4');
+  t.equal((await call(table, 'account', { address: toHex(addr(bob)) })).next_nonce, '1', 'a sender with nothing pending: its nonce');
 });
 
 t.test('account: every bad address is -32602 with a sentence', async (t) => {
@@ -127,9 +129,9 @@ t.test('supply: the breakdown adds up to 10^15 uacc and matches the state', asyn
   const b = await checkSupply(app.store);
   t.equal(s.total, TOTAL_SUPPLY_UACC.toString());
   t.equal(s.total, '1000000000000000');
-  const parts = [s.circulating, s.pools_total, s.bonded, s.staked, s.unbonding, s.slash_escrow, s.unvested, s.burned];
-  t.equal(parts.reduce((sum: bigint, v: string) => sum + BigInt(v), 0n), BigInt(s.total), 'circulating + pools + bonded + staked + unbonding + slash escrow + unvested + burned = total');
-  t.same(parts, [b.circulating, b.modulesTotal, b.bonded, b.staked, b.unbonding, b.slashEscrow, b.unvested, b.burned].map(String));
+  const parts = [s.circulating, s.pools_total, s.bonded, s.staked, s.unbonding, s.slash_escrow, s.tasks, s.unvested, s.burned];
+  t.equal(parts.reduce((sum: bigint, v: string) => sum + BigInt(v), 0n), BigInt(s.total), 'circulating + pools + bonded + staked + unbonding + slash escrow + tasks + unvested + burned = total');
+  t.same(parts, [b.circulating, b.modulesTotal, b.bonded, b.staked, b.unbonding, b.slashEscrow, b.tasks, b.unvested, b.burned].map(String));
   t.ok(BigInt(s.burned) > 0n, 'the fees of the transfers burned something');
   t.same(Object.keys(s.pools), [
     'validators', 'compute_providers', 'marketplace', 'review_committees', 'treasury',
@@ -154,12 +156,13 @@ t.test('the family of later issues: parameters checked now, then a clear "not av
   const address = 'AB'.repeat(20);
   // agent, agents and validator are real since issue 6 (test/agents-rpc.test.ts).
   t.ok(['agent', 'agents', 'validator'].every((m) => m in table));
-  const records: Array<[string, Args, RegExp]> = [
-    ['task', { id: 7n }, /issue 7/],
-    ['committee', { task_id: 7n }, /issue 7/],
-    ['reputation', { address }, /issue 7/],
-    ['proposal', { id: 1n }, /issue 8/],
-  ];
+  // task, committee and reputation are real since issue 7 (test/tasks-rpc.test.ts): an unknown task is not found.
+  for (const [method, args] of [['task', { id: 7n }], ['committee', { task_id: 7n }]] as const) {
+    const err = await rpcError(call(table, method, args));
+    t.equal(err.code, RpcCode.INTERNAL_ERROR, method);
+    t.equal(err.data, 'task 7 not found');
+  }
+  const records: Array<[string, Args, RegExp]> = [['proposal', { id: 1n }, /issue 8/]];
   for (const [method, args, issue] of records) {
     const err = await rpcError(call(table, method, args));
     t.equal(err.code, RpcCode.METHOD_NOT_FOUND, method);
@@ -181,7 +184,7 @@ t.test('the family of later issues: parameters checked now, then a clear "not av
     t.match(err.data, data);
   }
 
-  for (const [method, issue] of [['tasks', /issue 7/], ['proposals', /issue 8/]] as const) {
+  for (const [method, issue] of [['proposals', /issue 8/]] as const) {
     t.same(table[method].params.slice(0, 2), [{ name: 'page', type: 'int', optional: true }, { name: 'per_page', type: 'int', optional: true }]);
     const err = await rpcError(call(table, method, { page: 1, per_page: 100, status: 'open' }));
     t.equal(err.code, RpcCode.METHOD_NOT_FOUND, method);

@@ -17,7 +17,7 @@ import { signTx } from '../src/codec/tx.ts';
 import { TxCodec } from '../src/codec/types.ts';
 import { RpcClient, RpcClientError, supplyPartsSum } from '../src/rpc/client.ts';
 import { NodeProcess } from './helpers/proc.ts';
-import { CHAIN_ID, seededKey, send, sendBody } from './helpers/chain.ts';
+import { CHAIN_ID, genesisValidator, seededKey, send, sendBody } from './helpers/chain.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 const SENDERS = 20;
@@ -37,7 +37,7 @@ async function makeHome(dir: string): Promise<string> {
   const genesis = buildGenesis({
     chainId: CHAIN_ID,
     genesisTime: 1_764_000_000_000_000_000n,
-    validators: [{ name: 'node', publicKey: key.publicKey }],
+    validators: [genesisValidator('node', key)],
     accounts: Array.from({ length: SENDERS + 2 }, (_, i) => ({ category: 'marketplace' as const, address: addressOf(seededKey(FIRST_SEED + i).publicKey), amount: FUND })),
     appParams: defaultAppParams(),
   });

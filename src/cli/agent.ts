@@ -1,5 +1,5 @@
 // `agentcluster agent attest`: an attestation authority issues an `authority` attestation for an agent key (the
-// file `tx agent register --attestation FILE` reads). Later subcommands of `agent` (issue 7: `agent run`) go here.
+// file `tx agent register --attestation FILE` reads). `agentcluster agent run`: the agent worker (src/agent/worker.ts).
 //
 // The attestation file is JSON: {"kind": "authority", "report": "<base64>", "expires_at": "<RFC 3339>"}; only kind and
 // report are read back (readAttestationFile), expires_at is for people.
@@ -12,6 +12,15 @@ import { formatTime, MAX_TIME_NS, NS_PER_SECOND, parseTime } from '../codec/time
 import { isCurvePoint, keyFileFromJSON, PUBKEY_LENGTH, type KeyPair } from '../crypto/keys.ts';
 import { fromBase64, fromHex, toBase64 } from '../crypto/bytes.ts';
 import { issueAuthorityAttestation } from '../state/attestation.ts';
+import { join } from 'node:path';
+import pino from 'pino';
+import { addressOf } from '../crypto/keys.ts';
+import { toHex } from '../crypto/bytes.ts';
+import { homePaths } from '../node/config.ts';
+import { RpcClient } from '../rpc/client.ts';
+import { Worker } from '../agent/worker.ts';
+import { Keyring } from './keyring.ts';
+import { NODE_OPTION, nodeUrl } from './query.ts';
 
 /** Default validity of an issued attestation: 30 days (the chain caps it at agents.attestation_max_seconds, 90 days by default). */
 export const DEFAULT_VALID_FOR_SECONDS = 30n * 86_400n;
@@ -172,10 +181,63 @@ export const agentAttestCommand: Command = {
   },
 };
 
+/** The keyring key the worker signs with: --from, or the keyring's only key. */
+async function workerKey(home: string, from: string | undefined): Promise<KeyPair> {
+  const keyring = new Keyring(homePaths(home).keyringDir);
+  if (from !== undefined) return keyring.load(from);
+  const keys = await keyring.list();
+  if (keys.length !== 1) {
+    throw new UsageError(`${home}/keyring holds ${keys.length} keys (${keys.map((k) => k.name).join(', ') || 'none'}); name the agent's key with --from NAME`, []);
+  }
+  return keyring.load(keys[0].name);
+}
+
+export const agentRunCommand: Command = {
+  name: 'run',
+  summary: "do an agent's duties: execute the tasks routed to it and review as a committee member",
+  usage: '--home DIR --exec CMD [--review CMD] [--from NAME] [--node URL]',
+  description: [
+    "Follows the node over WebSocket and acts for the agent key (--from, or DIR/keyring's only key):",
+    '  - a task routed to the agent is accepted, CMD runs with {"task": ...} as JSON on stdin (and TASK_ID, TASK_KIND,',
+    '    TASK_INPUT in the environment), and its stdout is submitted as the result (inline, or its sha256 when larger',
+    '    than tasks.max_inline_bytes);',
+    '  - drawn onto a review committee, the --review command runs with {"task": ..., "result": ...} on stdin (and',
+    '    RESULT_OUTPUT in the environment) and prints "approve" or "reject"; the worker commits the sealed verdict,',
+    '    then reveals it in the reveal phase.',
+    'Decisions are journaled in DIR/worker before they are sent, so a restart never runs a command twice for one task',
+    'nor reveals another verdict than the one committed. Runs until SIGINT / SIGTERM; prints its counts when it stops.',
+  ].join('\n'),
+  options: {
+    home: { type: 'string', valueName: 'DIR', required: true, description: 'home with the keyring (DIR/keyring) and the worker journal (DIR/worker)' },
+    exec: { type: 'string', valueName: 'CMD', required: true, description: 'shell command that executes a task' },
+    review: { type: 'string', valueName: 'CMD', description: 'shell command that reviews a result (without it, review duties are missed and slashed)' },
+    from: { type: 'string', valueName: 'NAME', description: 'keyring key of the agent (default: the only key)' },
+    node: NODE_OPTION,
+  },
+  async run(args, io) {
+    const home = reqString(args, 'home');
+    const key = await workerKey(home, optString(args, 'from'));
+    const url = await nodeUrl(args);
+    const client = new RpcClient(url);
+    const log = pino({ base: { worker: toHex(addressOf(key.publicKey)) } }, pino.destination(2));
+    const worker = new Worker({ client, key, exec: reqString(args, 'exec'), review: optString(args, 'review'), dir: join(home, 'worker'), log });
+    await worker.start();
+    log.info({ node: url }, 'agent worker started');
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await worker.stop();
+    await client.close();
+    void io;
+    return worker.stats;
+  },
+};
+
 export const agentCommand: Command = {
   name: 'agent',
-  summary: 'agent tools: issue attestations',
+  summary: 'agent tools: issue attestations, run the agent worker',
   usage: '<command> [options]',
   options: {},
-  subcommands: [agentAttestCommand],
+  subcommands: [agentAttestCommand, agentRunCommand],
 };

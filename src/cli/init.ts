@@ -11,6 +11,7 @@ import { buildGenesis, genesisToJSON, type Genesis } from '../state/genesis.ts';
 import { optBool, optString, reqString, toJson, type Command } from './command.ts';
 import { checkMoniker, defaultConfig, homePaths, writeConfig, type NodeConfig } from '../node/config.ts';
 import { ensureDir, exists, PRIVATE_DIR_MODE, PUBLIC_FILE_MODE, SECRET_FILE_MODE, writeFileSafe } from '../node/fsutil.ts';
+import { blsPublicKeyOfSeed } from '../crypto/bls.ts';
 
 export const DEFAULT_CHAIN_ID = 'agentcluster-local';
 export const DEFAULT_MONIKER = 'node0';
@@ -91,7 +92,7 @@ export async function initHome(opts: InitOptions): Promise<InitResult> {
 
   // The CLI may read the clock: genesis time is an input to the state machine, not something it computes.
   const genesisTime = opts.genesisTime ?? BigInt(Math.floor(Date.now() / 1000)) * 1_000_000_000n;
-  const genesis = opts.genesis ?? buildGenesis({ chainId, genesisTime, validators: [{ name: moniker, publicKey: validatorKey.publicKey }] });
+  const genesis = opts.genesis ?? buildGenesis({ chainId, genesisTime, validators: [{ name: moniker, publicKey: validatorKey.publicKey, blsPubKey: blsPublicKeyOfSeed(validatorKey.secretKey) }] });
   await write(paths.genesisFile, toJson(genesisToJSON(genesis)) + '\n', PUBLIC_FILE_MODE);
   await writeConfig(paths.home, opts.config ?? defaultConfig(moniker), { overwrite: force });
 

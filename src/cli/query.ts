@@ -9,6 +9,7 @@ import { Keyring } from './keyring.ts';
 import { RpcClient, RpcClientError, RpcTransportError } from '../rpc/client.ts';
 import { RpcCode } from '../rpc/types.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
+import { TASK_STATUSES } from '../codec/types.ts';
 
 export const DEFAULT_NODE_URL = 'http://127.0.0.1:26657';
 
@@ -277,9 +278,81 @@ export const queryValidatorsCommand: Command = {
   },
 };
 
+const TASK_ID = /^[1-9][0-9]{0,19}$/;
+const TASK_STATUSES_HINT = `one of ${TASK_STATUSES.join(', ')}`;
+
+export const queryTaskCommand: Command = {
+  name: 'task',
+  summary: 'show a task: requirements, bounty, deadline, assignee, result, review rounds, verdict, payouts',
+  usage: 'ID [--node URL] [--home DIR]',
+  description: "Prints the node's `task` result. An unknown id fails with NOT_FOUND.",
+  options: queryOptions,
+  args: [{ name: 'ID', description: 'the task id (1, 2, ...)', required: true }],
+  async run(args) {
+    const text = args.positionals[0];
+    if (!TASK_ID.test(text)) throw new UsageError(`ID must be a task id (1, 2, ...), got ${JSON.stringify(text)}`, []);
+    return withClient(args, (c) => c.task(BigInt(text)));
+  },
+};
+
+export const queryTasksCommand: Command = {
+  name: 'tasks',
+  summary: 'list tasks, newest first, by status, submitter or assignee',
+  usage: '[--status S] [--submitter ADDRESS|KEYNAME] [--assignee ADDRESS|KEYNAME] [--page N] [--per-page N] [--node URL] [--home DIR]',
+  description: `Prints the node's \`tasks\` result: {tasks: [...], count, total, height}. --status is a task status (${TASK_STATUSES_HINT}).`,
+  options: {
+    ...queryOptions,
+    status: { type: 'string', valueName: 'S', description: 'a task status' },
+    submitter: { type: 'string', valueName: 'ADDRESS', description: 'tasks this address or key submitted' },
+    assignee: { type: 'string', valueName: 'ADDRESS', description: 'tasks routed to this address or key' },
+    page: { type: 'string', valueName: 'N', description: 'page number, from 1 (default 1)' },
+    'per-page': { type: 'string', valueName: 'N', description: 'tasks per page, 1-100 (default 30)' },
+  },
+  async run(args) {
+    const status = optString(args, 'status');
+    if (status !== undefined && !(TASK_STATUSES as readonly string[]).includes(status)) throw new UsageError(`--status must be ${TASK_STATUSES_HINT}, got ${JSON.stringify(status)}`, []);
+    const page = pageOption(args, 'page');
+    const perPage = pageOption(args, 'per-page', 100);
+    const who = async (name: string): Promise<string | undefined> => {
+      const v = optString(args, name);
+      return v === undefined ? undefined : addressOrKey(v, args, `--${name}`);
+    };
+    const submitter = await who('submitter');
+    const assignee = await who('assignee');
+    return withClient(args, (c) => c.tasks({ status, submitter, assignee, page, perPage }));
+  },
+};
+
+export const queryCommitteeCommand: Command = {
+  name: 'committee',
+  summary: "show a task's review committees: members, weights, commit and reveal status, windows, tally",
+  usage: 'TASK_ID [--node URL] [--home DIR]',
+  description: "Prints the node's `committee` result. A verdict stays hidden until its member reveals it.",
+  options: queryOptions,
+  args: [{ name: 'TASK_ID', description: 'the task id', required: true }],
+  async run(args) {
+    const text = args.positionals[0];
+    if (!TASK_ID.test(text)) throw new UsageError(`TASK_ID must be a task id (1, 2, ...), got ${JSON.stringify(text)}`, []);
+    return withClient(args, (c) => c.committee(BigInt(text)));
+  },
+};
+
+export const queryReputationCommand: Command = {
+  name: 'reputation',
+  summary: "show an agent's reputation: task, validator, compute and social, decayed to the latest block time",
+  usage: 'ADDRESS|KEYNAME [--node URL] [--home DIR]',
+  description: "Prints the node's `reputation` result: every dimension decayed to the latest block time, the stored values, the validator factor and the endorsements.",
+  options: queryOptions,
+  args: [{ name: 'ADDRESS|KEYNAME', description: 'an address (40 hex characters) or the name of a keyring key', required: true }],
+  async run(args) {
+    const address = await addressOrKey(args.positionals[0], args, 'ADDRESS|KEYNAME');
+    return withClient(args, (c) => c.reputation(address));
+  },
+};
+
 export const queryCommand: Command = {
   name: 'query',
-  summary: 'read the chain through a node: account, supply, params, block, tx, agent(s), validator(s)',
+  summary: 'read the chain through a node: account, supply, params, block, tx, agent(s), validator(s), task(s), committee, reputation',
   usage: '<command> [options]',
   options: {},
   subcommands: [
@@ -292,5 +365,9 @@ export const queryCommand: Command = {
     queryAgentsCommand,
     queryValidatorCommand,
     queryValidatorsCommand,
+    queryTaskCommand,
+    queryTasksCommand,
+    queryCommitteeCommand,
+    queryReputationCommand,
   ],
 };

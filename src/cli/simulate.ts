@@ -1,8 +1,11 @@
 // `agentcluster simulate`: seeded multi-node consensus simulations (src/consensus/sim/), summed up as one JSON object.
 // A failing run (safety, liveness or missing evidence) makes the command exit 1, printing its seed and the command
 // line that replays it (--seed X) on stderr.
+// `agentcluster simulate --committee` instead prints the review-committee security figure (src/tasks/security.ts):
+// the probability that an adversary with a share s of the review weight captures ceil(2k/3) of k seats.
 import { AppError } from '../errors.ts';
 import { runMany, checkOptions, maxFaulty, type ManyOptions, type ManySummary, type RunResult } from '../consensus/sim/index.ts';
+import { adversarialMembers, captureProbability, captureProbabilityFinite, captureThreshold, formatProbability } from '../tasks/security.ts';
 import { optBool, optString, reqString, UsageError, writeJson, PROGRAM, type Command, type Io, type ParsedArgs } from './command.ts';
 
 const PROGRESS_EVERY_MS = 3000;
@@ -40,6 +43,12 @@ function latency(args: ParsedArgs): [number, number] {
 
 /** Parses and checks the command line (UsageError on anything wrong). */
 export function parseSimulateArgs(args: ParsedArgs): SimulateRequest {
+  for (const name of COMMITTEE_ONLY) {
+    if (optString(args, name) !== undefined) throw new UsageError(`--${name} only applies with --committee`, []);
+  }
+  if (optString(args, 'validators') === undefined) {
+    throw new UsageError('missing required option --validators N (or pass --committee for the committee security table)', []);
+  }
   const validators = uint(args, 'validators', reqString(args, 'validators'), 1, 10_000);
   const byzantine = uint(args, 'byzantine', '0', 0);
   if (byzantine > maxFaulty(validators)) {
@@ -121,6 +130,94 @@ export function summaryJson(s: ManySummary, wallMs: number, replay: RunResult | 
   return out;
 }
 
+// ---- --committee: the review-committee security table ----
+
+const COMMITTEE_ONLY = ['shares', 'sizes', 'population'] as const;
+/** The consensus options and their defaults: with --committee, any of them set (to another value) is an error. */
+const SIMULATION_DEFAULTS: Record<string, string | undefined> = {
+  validators: undefined,
+  byzantine: '0',
+  seeds: '1',
+  'first-seed': '1',
+  heights: '10',
+  'latency-ms': '10-100',
+  drop: '0',
+  duplicate: '0',
+  seed: undefined,
+};
+export const DEFAULT_SHARES_BPS = [1000, 2000, 3300];
+export const DEFAULT_COMMITTEE_SIZES = [10, 30, 100];
+const MAX_COMMITTEE_SIZE = 1000;
+const MAX_POPULATION = 1_000_000_000;
+const MAX_LIST = 20;
+
+export interface CommitteeRequest {
+  sharesBps: number[];
+  sizes: number[];
+  /** Set by --population: also compute the finite-population (hypergeometric) model. */
+  population: number | null;
+}
+
+function intList(args: ParsedArgs, name: string, fallback: number[], min: number, max: number, what: string): number[] {
+  const raw = optString(args, name);
+  if (raw === undefined) return fallback;
+  const items = raw.split(',').map((x) => x.trim());
+  if (items.length > MAX_LIST || items.some((x) => !/^\d+$/.test(x) || Number(x) < min || Number(x) > max)) {
+    throw new UsageError(`--${name} must be a comma-separated list of 1 to ${MAX_LIST} integers from ${min} to ${max} (${what}), got '${raw}'`, []);
+  }
+  return items.map(Number);
+}
+
+/** Parses the --committee command line (UsageError on anything wrong). */
+export function parseCommitteeArgs(args: ParsedArgs): CommitteeRequest {
+  for (const [name, fallback] of Object.entries(SIMULATION_DEFAULTS)) {
+    const v = optString(args, name);
+    if (v !== undefined && v !== fallback) throw new UsageError(`--committee prints the committee security table and runs no simulation; do not combine it with --${name}`, []);
+  }
+  if (optBool(args, 'partition')) throw new UsageError('--committee prints the committee security table and runs no simulation; do not combine it with --partition', []);
+  const sharesBps = intList(args, 'shares', DEFAULT_SHARES_BPS, 0, 10_000, "the adversary's share of the review weight in basis points, 10000 = 100%");
+  const sizes = intList(args, 'sizes', DEFAULT_COMMITTEE_SIZES, 1, MAX_COMMITTEE_SIZE, 'committee sizes');
+  let population: number | null = null;
+  const rawPopulation = optString(args, 'population');
+  if (rawPopulation !== undefined) {
+    const largest = Math.max(...sizes);
+    if (!/^\d+$/.test(rawPopulation) || Number(rawPopulation) < largest || Number(rawPopulation) > MAX_POPULATION) {
+      throw new UsageError(`--population must be an integer from the largest committee size (${largest}) to ${MAX_POPULATION}, got '${rawPopulation}'`, []);
+    }
+    population = Number(rawPopulation);
+  }
+  return { sharesBps, sizes, population };
+}
+
+function percent(bps: number): string {
+  return `${(bps / 100).toFixed(2).replace(/\.?0+$/, '')}%`;
+}
+
+/** The table printed by --committee: one row per share, one cell per committee size. */
+export function committeeTable(req: CommitteeRequest): Record<string, unknown> {
+  const rows = req.sharesBps.map((bps) => {
+    const s = BigInt(bps);
+    const row: Record<string, unknown> = { share_bps: bps, share: percent(bps) };
+    if (req.population !== null) row.adversarial_members = adversarialMembers(s, req.population);
+    row.cells = req.sizes.map((k) => {
+      const cell: Record<string, unknown> = { k, threshold: captureThreshold(k), p: formatProbability(captureProbability(s, k)) };
+      if (req.population !== null) cell.p_finite = formatProbability(captureProbabilityFinite(s, k, req.population));
+      return cell;
+    });
+    return row;
+  });
+  return {
+    figure: 'review committee capture probability',
+    capture: 'the adversary holds at least threshold = ceil(2k/3) of the k seats, so it alone decides the 2/3 vote',
+    model: 'p: infinite population, each seat adversarial with probability s (binomial upper tail)' +
+      (req.population !== null ? `; p_finite: ${req.population} equally weighted members, round(s N) adversarial, drawn without replacement (hypergeometric upper tail)` : ''),
+    population: req.population,
+    shares_bps: req.sharesBps,
+    sizes: req.sizes,
+    rows,
+  };
+}
+
 /**
  * Runs the request, prints the JSON summary and progress; throws AppError (exit 1) when a run failed. `run` is
  * injectable so that tests can check the failure path without a failing configuration.
@@ -161,7 +258,7 @@ export function simulate(req: SimulateRequest, io: Io, run: (o: ManyOptions) => 
 export const simulateCommand: Command = {
   name: 'simulate',
   summary: 'run seeded multi-node consensus simulations and check safety, liveness and evidence',
-  usage: '--validators N [--byzantine F] [--seeds S] [--heights H] [--latency-ms MIN-MAX] [--drop P] [--partition] [--seed X]',
+  usage: '--validators N [--byzantine F] [--seeds S] [--heights H] [--latency-ms MIN-MAX] [--drop P] [--partition] [--seed X] | --committee [--shares BPS,...] [--sizes K,...] [--population N]',
   description: [
     'Runs S deterministic simulations (seeds first-seed .. first-seed+S-1) of N in-process validators, F of them',
     'byzantine (equivocating proposer, double voter, silent, nil voter, in turn), on a virtual clock over a network with',
@@ -170,9 +267,17 @@ export const simulateCommand: Command = {
     'double_votes_delivered, wall_ms, failing_seeds, ...}; times are virtual ms. Exits 1 if a run failed (a safety',
     'violation, a liveness failure or a double vote without evidence), printing each failing seed and the command that',
     'replays it with --seed X on stderr. Progress goes to stderr every few seconds.',
+    '',
+    'With --committee it runs no simulation and prints the review-committee security figure instead: for each',
+    "adversary share s of the review weight (--shares, bps) and committee size k (--sizes), the probability that a",
+    'committee of k drawn at random captures at least threshold = ceil(2k/3) seats, enough to decide the 2/3 vote',
+    'alone: {figure, capture, model, population, shares_bps, sizes, rows: [{share_bps, share, cells: [{k, threshold,',
+    'p}]}]}. p assumes an infinite population (binomial); --population N adds p_finite for N equally weighted members',
+    'drawn without replacement (hypergeometric) and adversarial_members = round(s N). Probabilities are computed',
+    'exactly and printed with 4 significant digits. The model and its assumptions: src/tasks/security.ts.',
   ].join('\n'),
   options: {
-    validators: { type: 'string', valueName: 'N', required: true, description: 'number of validators (equal power), at least 1' },
+    validators: { type: 'string', valueName: 'N', description: 'number of validators (equal power), at least 1; required unless --committee' },
     byzantine: { type: 'string', valueName: 'F', default: '0', description: 'byzantine validators, at most floor((N-1)/3)' },
     seeds: { type: 'string', valueName: 'S', default: '1', description: 'number of seeded runs' },
     'first-seed': { type: 'string', valueName: 'X', default: '1', description: 'first seed of the batch' },
@@ -182,8 +287,14 @@ export const simulateCommand: Command = {
     duplicate: { type: 'string', valueName: 'P', default: '0', description: 'message duplication probability, in [0, 1)' },
     partition: { type: 'boolean', description: 'split the network in two groups once or twice during each run, then heal it' },
     seed: { type: 'string', valueName: 'X', description: 'replay exactly this seed (prints its details under "replay")' },
+    committee: { type: 'boolean', description: 'print the review-committee capture probabilities instead of simulating' },
+    // no `default` in these two specs: a value given without --committee must be detectable (and refused)
+    shares: { type: 'string', valueName: 'BPS,...', description: `with --committee: the adversary's shares of the review weight, in bps (default: ${DEFAULT_SHARES_BPS.join(',')})` },
+    sizes: { type: 'string', valueName: 'K,...', description: `with --committee: committee sizes, 1 to ${MAX_COMMITTEE_SIZE} (default: ${DEFAULT_COMMITTEE_SIZES.join(',')})` },
+    population: { type: 'string', valueName: 'N', description: 'with --committee: also the finite model for N equally weighted members' },
   },
   async run(args, io) {
+    if (optBool(args, 'committee')) return committeeTable(parseCommitteeArgs(args));
     simulate(parseSimulateArgs(args), io);
     return undefined;
   },

@@ -19,7 +19,8 @@ import { parseTime } from '../codec/time.ts';
 import { AUTHORITY_KIND } from '../state/attestation.ts';
 import type { KeyPair } from '../crypto/keys.ts';
 import { addressOf, isCurvePoint, keyFileFromJSON } from '../crypto/keys.ts';
-import { fromHex } from '../crypto/bytes.ts';
+import { fromHex, toHex } from '../crypto/bytes.ts';
+import { blsPublicKeyOfSeed, blsPublicKeyProblem } from '../crypto/bls.ts';
 import { formatAcc, parseAmount, parseUint, type RpcClient } from '../rpc/client.ts';
 import type { AppParamsJSON } from '../state/genesis.ts';
 import { NODE_OPTION, addressOrKey, errorCodeOf, withClient } from './query.ts';
@@ -27,7 +28,7 @@ import { NODE_OPTION, addressOrKey, errorCodeOf, withClient } from './query.ts';
 const U64 = /^(?:0|[1-9][0-9]{0,19})$/;
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
-function optU64(args: ParsedArgs, name: string, min = 0n): bigint | undefined {
+export function optU64(args: ParsedArgs, name: string, min = 0n): bigint | undefined {
   const text = optString(args, name);
   if (text === undefined) return undefined;
   const n = U64.test(text) ? BigInt(text) : -1n;
@@ -64,19 +65,19 @@ function checkResult(stage: string, r: { code: number; log: string; codespace: s
 }
 
 /** Options every tx command takes besides its own. */
-const BROADCAST_OPTIONS: Record<string, OptionSpec> = {
+export const BROADCAST_OPTIONS: Record<string, OptionSpec> = {
   node: NODE_OPTION,
   'gas-limit': { type: 'string', valueName: 'N', description: 'most gas the tx may use (default: estimated from the params)' },
   'gas-price': { type: 'string', valueName: 'N', description: 'uacc per unit of gas (default: the minimum gas price)' },
   memo: { type: 'string', valueName: 'S', description: 'a note carried by the tx' },
-  nonce: { type: 'string', valueName: 'N', description: 'the sender\'s next nonce (default: asked of the node)' },
+  nonce: { type: 'string', valueName: 'N', description: 'the sender\'s next nonce (default: asked of the node, counting its txs pending there)' },
   sync: { type: 'boolean', description: 'wait for the mempool\'s check (the default)' },
   async: { type: 'boolean', description: 'return as soon as the node has the tx' },
   commit: { type: 'boolean', description: 'wait until the tx is in a committed block (and fail if its message failed)' },
 };
 
 /** The broadcast options checked before a key is read or the node asked, so that a typo costs nothing. */
-function checkBroadcastOptions(args: ParsedArgs): Mode {
+export function checkBroadcastOptions(args: ParsedArgs): Mode {
   const mode = broadcastMode(args);
   for (const name of ['nonce', 'gas-price'] as const) optU64(args, name);
   optU64(args, 'gas-limit', 1n);
@@ -87,7 +88,7 @@ function checkBroadcastOptions(args: ParsedArgs): Mode {
  * Signs one message with `key` and broadcasts it. `msgOf` builds the message once the params are known (they are
  * fetched when the gas limit or price is not given, or when `needParams` says the message needs them).
  */
-async function broadcastMsg(
+export async function broadcastMsg(
   client: RpcClient,
   args: ParsedArgs,
   key: KeyPair,
@@ -104,7 +105,7 @@ async function broadcastMsg(
     nonce === undefined ? client.account(from) : undefined,
     needParams || gasLimit === undefined || gasPrice === undefined ? client.params() : undefined,
   ]);
-  nonce ??= parseUint(account!.nonce, 'account nonce');
+  nonce ??= parseUint(account!.next_nonce, 'account next_nonce');
   gasPrice ??= BigInt(params!.fees.min_gas_price);
   const body: TxBody = {
     chainId: status.node_info.network,
@@ -180,13 +181,13 @@ export const txBankCommand: Command = {
 
 const FROM_OPTION: OptionSpec = { type: 'string', valueName: 'NAME', required: true, description: 'the keyring key that signs (the agent)' };
 const HOME_OPTION: OptionSpec = { type: 'string', valueName: 'DIR', required: true, description: 'home directory holding the keyring (DIR/keyring/)' };
-const SIGNER_OPTIONS: Record<string, OptionSpec> = { from: FROM_OPTION, home: HOME_OPTION };
+export const SIGNER_OPTIONS: Record<string, OptionSpec> = { from: FROM_OPTION, home: HOME_OPTION };
 
-function loadSigner(args: ParsedArgs): Promise<KeyPair> {
+export function loadSigner(args: ParsedArgs): Promise<KeyPair> {
   return new Keyring(homePaths(reqString(args, 'home')).keyringDir).load(reqString(args, 'from'));
 }
 
-function amountArg(text: string, what: string): bigint {
+export function amountArg(text: string, what: string): bigint {
   let amount: bigint;
   try {
     amount = parseAmount(text);
@@ -201,7 +202,7 @@ const U32_MAX = 0xffff_ffffn;
 /** A model or skill tag, as the chain accepts it (Capabilities validation in src/codec/types.ts). */
 const TAG = /^[a-z0-9][a-z0-9._:/-]{0,63}$/;
 
-function tagList(args: ParsedArgs, name: 'models' | 'skills'): string[] {
+export function tagList(args: ParsedArgs, name: 'models' | 'skills'): string[] {
   const text = optString(args, name);
   if (text === undefined || text === '') return [];
   const tags = text.split(',').map((x) => x.trim());
@@ -371,8 +372,11 @@ export const txAgentCommand: Command = {
 const PUBKEY_HEX = /^(?:0x)?([0-9A-Fa-f]{64})$/;
 const MONIKER = /^[\x20-\x7e]{1,64}$/;
 
-/** The consensus key of a new validator: from a priv_validator_key.json, or hex; empty = the agent's own key. */
-async function consensusPubKey(args: ParsedArgs): Promise<Uint8Array> {
+/**
+ * The consensus key of a new validator: from a priv_validator_key.json (then with its seed, from which the beacon's
+ * BLS key derives), or hex; empty = the agent's own key.
+ */
+async function consensusKey(args: ParsedArgs): Promise<{ pubKey: Uint8Array; seed?: Uint8Array }> {
   const file = optString(args, 'consensus-key');
   const hex = optString(args, 'consensus-pub-key');
   if (file !== undefined && hex !== undefined) throw new UsageError('give --consensus-key FILE or --consensus-pub-key HEX, not both', []);
@@ -381,9 +385,9 @@ async function consensusPubKey(args: ParsedArgs): Promise<Uint8Array> {
     if (m === null) throw new UsageError(`--consensus-pub-key must be an ed25519 public key as 64 hex characters, got ${JSON.stringify(hex.slice(0, 80))}`, []);
     const key = fromHex(m[1]);
     if (!isCurvePoint(key)) throw new UsageError('--consensus-pub-key is not a valid ed25519 public key (a canonical curve point not of small order)', []);
-    return key;
+    return { pubKey: key };
   }
-  if (file === undefined) return new Uint8Array(0);
+  if (file === undefined) return { pubKey: new Uint8Array(0) };
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -401,13 +405,50 @@ async function consensusPubKey(args: ParsedArgs): Promise<Uint8Array> {
   }
   // The whole key file is checked (its public half must match its seed): a validator whose node signs with another
   // key than the one staked would miss every block.
-  return keyFileFromJSON(json, file).publicKey;
+  const kp = keyFileFromJSON(json, file);
+  return { pubKey: kp.publicKey, seed: kp.secretKey };
+}
+
+const BLS_HEX = /^(?:0x)?([0-9A-Fa-f]{96})$/;
+
+/** --bls-pub-key HEX, checked here as the chain will check it (48 bytes, a G1 point of the prime-order subgroup). */
+function blsPubKeyOption(args: ParsedArgs): Uint8Array | undefined {
+  const hex = optString(args, 'bls-pub-key');
+  if (hex === undefined) return undefined;
+  const m = BLS_HEX.exec(hex);
+  if (m === null) throw new UsageError(`--bls-pub-key must be a BLS12-381 G1 public key as 96 hex characters, got ${JSON.stringify(hex.slice(0, 120))}`, []);
+  const key = fromHex(m[1]);
+  const problem = blsPublicKeyProblem(key);
+  if (problem !== null) throw new UsageError(`--bls-pub-key ${problem}`, []);
+  return key;
+}
+
+/**
+ * The bls_pub_key a stake carries: --bls-pub-key; else derived from the consensus key when this command holds its
+ * seed (--consensus-key FILE, or the agent's own key when that is, or becomes, the consensus key); else empty (a
+ * later stake: the key is fixed already; a first stake with --consensus-pub-key then needs --bls-pub-key).
+ */
+async function stakeBlsKey(client: RpcClient, args: ParsedArgs, consensus: { pubKey: Uint8Array; seed?: Uint8Array }, agentKey: KeyPair): Promise<Uint8Array> {
+  const given = blsPubKeyOption(args);
+  if (given !== undefined) return given;
+  if (consensus.seed !== undefined) return blsPublicKeyOfSeed(consensus.seed);
+  if (consensus.pubKey.length > 0) return new Uint8Array(0);
+  // No consensus option: the agent's own key is the consensus key on a first stake. On a later stake the validator
+  // may have another key, whose BLS key this command cannot derive: then nothing is sent (the chain keeps its key).
+  let validator: string | null = null;
+  try {
+    validator = (await client.agent(addressOf(agentKey.publicKey))).validator;
+  } catch {
+    validator = null; // not registered: the chain refuses the stake with the reason
+  }
+  const own = toHex(addressOf(agentKey.publicKey));
+  return validator === null || validator.toUpperCase() === own ? blsPublicKeyOfSeed(agentKey.secretKey) : new Uint8Array(0);
 }
 
 export const txStakingStakeCommand: Command = {
   name: 'stake',
   summary: "bond stake to the --from agent's validator (created on the first stake)",
-  usage: 'AMOUNT --from NAME --home DIR [--consensus-key FILE | --consensus-pub-key HEX] [--moniker NAME] [--node URL] [--sync|--async|--commit]',
+  usage: 'AMOUNT --from NAME --home DIR [--consensus-key FILE | --consensus-pub-key HEX [--bls-pub-key HEX]] [--moniker NAME] [--node URL] [--sync|--async|--commit]',
   description: [
     'Signs MsgStake: moves AMOUNT (uacc, or ACC as 1.5acc) from the agent\'s balance into its validator\'s stake. The',
     'first stake creates the validator with its consensus key: the public key of --consensus-key FILE (the',
@@ -415,11 +456,15 @@ export const txStakingStakeCommand: Command = {
     'is the consensus key (its node must then sign with it). The key cannot change later. The stake must reach',
     'staking.min_stake; the validator joins the set at the next epoch (every staking.epoch_blocks blocks) if it ranks',
     'in the top staking.max_validators by stake x reputation. The agent must be registered with a valid attestation.',
+    'The first stake also registers the BLS key of the randomness beacon (fixed afterwards): derived from the',
+    'consensus key when this command holds it (--consensus-key FILE, or the agent\'s own key), else --bls-pub-key HEX',
+    '(the 48-byte G1 key the validating node derives from its priv_validator_key.json).',
   ].join('\n'),
   options: {
     ...SIGNER_OPTIONS,
     'consensus-key': { type: 'string', valueName: 'FILE', description: "a priv_validator_key.json whose public key becomes the validator's consensus key" },
     'consensus-pub-key': { type: 'string', valueName: 'HEX', description: 'the consensus public key as 64 hex characters' },
+    'bls-pub-key': { type: 'string', valueName: 'HEX', description: "the validator's BLS public key for beacon reveals, 96 hex characters (default: derived from the consensus key when known)" },
     moniker: { type: 'string', valueName: 'NAME', description: "the validator's name, 1-64 printable ASCII characters (default: kept, or the agent address's first 12 hex digits)" },
     ...BROADCAST_OPTIONS,
   },
@@ -429,11 +474,13 @@ export const txStakingStakeCommand: Command = {
     const moniker = optString(args, 'moniker');
     if (moniker !== undefined && !MONIKER.test(moniker)) throw new UsageError(`--moniker must be 1-64 printable ASCII characters, got ${JSON.stringify(moniker.slice(0, 80))}`, []);
     const mode = checkBroadcastOptions(args);
-    const consensus = await consensusPubKey(args);
+    const consensus = await consensusKey(args);
+    blsPubKeyOption(args); // a malformed key is refused before any key file is opened
     const key = await loadSigner(args);
-    return withClient(args, (client) =>
-      broadcastMsg(client, args, key, mode, () => ({ type: 'stake', value: { amount, consensusPubKey: consensus, moniker: moniker ?? '' } })),
-    );
+    return withClient(args, async (client) => {
+      const blsPubKey = await stakeBlsKey(client, args, consensus, key);
+      return broadcastMsg(client, args, key, mode, () => ({ type: 'stake', value: { amount, consensusPubKey: consensus.pubKey, moniker: moniker ?? '', blsPubKey } }));
+    });
   },
 };
 

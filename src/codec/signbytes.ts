@@ -9,6 +9,8 @@ export const SignDomain = {
   VOTE: 'agentcluster/vote',
   PROPOSAL: 'agentcluster/proposal',
   ATTESTATION: 'agentcluster/attestation',
+  /** A proposer's BLS RANDAO reveal over the height (src/crypto/bls.ts). */
+  RANDAO: 'agentcluster/randao',
 } as const;
 export type SignDomain = (typeof SignDomain)[keyof typeof SignDomain];
 

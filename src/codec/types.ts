@@ -3,7 +3,9 @@
 import { AppError } from '../errors.ts';
 import { messageCodec } from './codec.ts';
 import { ADDRESS_LENGTH, PUBKEY_LENGTH, SIGNATURE_LENGTH } from '../crypto/keys.ts';
-import { HASH_LENGTH } from '../crypto/hash.ts';
+import { HASH_LENGTH, sha256 } from '../crypto/hash.ts';
+import { BLS_PUBKEY_LENGTH, BLS_SIGNATURE_LENGTH } from '../crypto/bls.ts';
+import { equalBytes } from '../crypto/bytes.ts';
 
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
@@ -56,10 +58,61 @@ export interface MsgStake {
   amount: bigint;
   consensusPubKey: Uint8Array;
   moniker: string;
+  /** 48-byte BLS12-381 G1 key for beacon reveals: required on a validator's first stake, then empty or the same. */
+  blsPubKey: Uint8Array;
 }
 
 export interface MsgUnstake {
   amount: bigint;
+}
+
+/** Content by reference (sha256 + URI) or inline (then hash, if given, is sha256(inline)). */
+export interface Payload {
+  hash: Uint8Array;
+  uri: string;
+  inline: Uint8Array;
+}
+
+export interface TaskRequirements {
+  minCpuCores: number;
+  minGpuMemoryMb: bigint;
+  minLlmTokensPerSecond: bigint;
+  models: string[];
+  skills: string[];
+}
+
+export interface MsgSubmitTask {
+  requirements: TaskRequirements;
+  bounty: bigint;
+  /** Block time (ns) by which the result must be in. */
+  deadline: bigint;
+  input: Payload;
+}
+
+export interface TaskRef {
+  taskId: bigint;
+}
+
+export interface MsgSubmitResult {
+  taskId: bigint;
+  output: Payload;
+}
+
+export interface MsgCommitReview {
+  taskId: bigint;
+  round: number;
+  commitment: Uint8Array;
+}
+
+export interface MsgRevealReview {
+  taskId: bigint;
+  round: number;
+  approve: boolean;
+  salt: Uint8Array;
+}
+
+export interface MsgEndorse {
+  subject: Uint8Array;
 }
 
 /** A message with no fields (its signer says everything). */
@@ -74,10 +127,24 @@ export interface MsgMap {
   stake: MsgStake;
   unstake: MsgUnstake;
   unjail: EmptyMsg;
+  submit_task: MsgSubmitTask;
+  cancel_task: TaskRef;
+  accept_task: TaskRef;
+  submit_result: MsgSubmitResult;
+  commit_review: MsgCommitReview;
+  reveal_review: MsgRevealReview;
+  appeal: TaskRef;
+  request_benchmark: EmptyMsg;
+  endorse: MsgEndorse;
+  revoke_endorsement: MsgEndorse;
 }
 export type MsgType = keyof MsgMap;
 export type Msg = { [K in MsgType]: { type: K; value: MsgMap[K] } }[MsgType];
-export const MSG_TYPES: readonly MsgType[] = ['send', 'register_agent', 'deregister_agent', 'renew_attestation', 'stake', 'unstake', 'unjail'];
+export const MSG_TYPES: readonly MsgType[] = [
+  'send', 'register_agent', 'deregister_agent', 'renew_attestation', 'stake', 'unstake', 'unjail',
+  'submit_task', 'cancel_task', 'accept_task', 'submit_result', 'commit_review', 'reveal_review', 'appeal', 'request_benchmark',
+  'endorse', 'revoke_endorsement',
+];
 
 export interface TxBody {
   chainId: string;
@@ -146,6 +213,8 @@ function validateMsg(msg: Msg): void {
     case 'stake':
       if (msg.value.amount === 0n) throw new AppError('INVALID_AMOUNT', 'MsgStake.amount must be positive (in uacc)');
       requireLength('MsgStake', 'consensus_pub_key', msg.value.consensusPubKey, PUBKEY_LENGTH, true);
+      // The length only: whether the bytes are a G1 point is checked when the message runs (a decompression, ~1 ms).
+      requireLength('MsgStake', 'bls_pub_key', msg.value.blsPubKey, BLS_PUBKEY_LENGTH, true);
       if (msg.value.moniker.length > MAX_MONIKER || !PRINTABLE.test(msg.value.moniker)) {
         invalid('MsgStake', 'moniker', `must be at most ${MAX_MONIKER} printable ASCII characters`);
       }
@@ -155,6 +224,36 @@ function validateMsg(msg: Msg): void {
       return;
     case 'deregister_agent':
     case 'unjail':
+    case 'request_benchmark':
+      return;
+    case 'submit_task':
+      validateRequirements(msg.value.requirements);
+      if (msg.value.bounty === 0n) throw new AppError('INVALID_AMOUNT', 'MsgSubmitTask.bounty must be positive (in uacc; at least the tasks.min_bounty parameter)');
+      if (msg.value.deadline <= 0n) invalid('MsgSubmitTask', 'deadline', 'must be set (the block time by which the result is due)');
+      validatePayload('MsgSubmitTask', 'input', msg.value.input);
+      return;
+    case 'cancel_task':
+    case 'accept_task':
+    case 'appeal':
+      requireTaskId(msg.type, msg.value.taskId);
+      return;
+    case 'submit_result':
+      requireTaskId(msg.type, msg.value.taskId);
+      validatePayload('MsgSubmitResult', 'output', msg.value.output);
+      return;
+    case 'commit_review':
+      requireTaskId(msg.type, msg.value.taskId);
+      requireRound('MsgCommitReview', msg.value.round);
+      requireLength('MsgCommitReview', 'commitment', msg.value.commitment, HASH_LENGTH);
+      return;
+    case 'reveal_review':
+      requireTaskId(msg.type, msg.value.taskId);
+      requireRound('MsgRevealReview', msg.value.round);
+      requireLength('MsgRevealReview', 'salt', msg.value.salt, REVIEW_SALT_LENGTH);
+      return;
+    case 'endorse':
+    case 'revoke_endorsement':
+      requireLength(msg.type === 'endorse' ? 'MsgEndorse' : 'MsgRevokeEndorsement', 'subject', msg.value.subject, ADDRESS_LENGTH);
       return;
     default:
       throw new AppError('UNKNOWN_MESSAGE', `unknown message type ${(msg as { type: string }).type}`);
@@ -169,17 +268,49 @@ const TAG = /^[a-z0-9][a-z0-9._:/-]{0,63}$/;
 export const ATTESTATION_KIND = /^[a-z][a-z0-9-]{0,31}$/;
 const MAX_ATTESTATION_REPORT = 16_384;
 
-function validateCapabilities(c: Capabilities): void {
-  for (const field of ['models', 'skills'] as const) {
-    const tags = c[field];
-    if (tags.length > MAX_TAGS) invalid('Capabilities', field, `must hold at most ${MAX_TAGS} tags`);
-    const seen = new Set<string>();
-    for (const t of tags) {
-      if (!TAG.test(t)) invalid('Capabilities', field, `tag ${JSON.stringify(t.slice(0, 70))} must be 1-64 characters of a-z, 0-9, ".", "_", ":", "/", "-", starting with a letter or digit`);
-      if (seen.has(t)) invalid('Capabilities', field, `lists ${JSON.stringify(t)} twice`);
-      seen.add(t);
-    }
+/** Tasks: inline payloads are bounded structurally; tasks.max_inline_bytes may lower the bound. */
+export const MAX_INLINE_PAYLOAD = 16_384;
+const MAX_URI = 512;
+export const REVIEW_SALT_LENGTH = 32;
+/** Review rounds: 0 is the first committee, 1 the appeal's re-review. */
+export const MAX_REVIEW_ROUND = 1;
+
+function requireTaskId(type: MsgType, id: bigint): void {
+  if (id === 0n) throw new AppError('INVALID_FIELD', `${type}.task_id must be set (task ids start at 1)`, { field: 'task_id' });
+}
+
+function requireRound(typeName: string, round: number): void {
+  if (round > MAX_REVIEW_ROUND) invalid(typeName, 'round', `must be 0 (the first review) or 1 (the appeal's re-review), got ${round}`);
+}
+
+function validateTags(typeName: string, field: string, tags: string[]): void {
+  if (tags.length > MAX_TAGS) invalid(typeName, field, `must hold at most ${MAX_TAGS} tags`);
+  const seen = new Set<string>();
+  for (const t of tags) {
+    if (!TAG.test(t)) invalid(typeName, field, `tag ${JSON.stringify(t.slice(0, 70))} must be 1-64 characters of a-z, 0-9, ".", "_", ":", "/", "-", starting with a letter or digit`);
+    if (seen.has(t)) invalid(typeName, field, `lists ${JSON.stringify(t)} twice`);
+    seen.add(t);
   }
+}
+
+function validateRequirements(r: TaskRequirements): void {
+  validateTags('TaskRequirements', 'models', r.models);
+  validateTags('TaskRequirements', 'skills', r.skills);
+}
+
+function validatePayload(typeName: string, field: string, p: Payload): void {
+  if (p.inline.length === 0 && p.hash.length === 0) invalid(typeName, field, 'must carry inline content or a 32-byte sha256 hash of the content');
+  requireLength(typeName, `${field}.hash`, p.hash, HASH_LENGTH, true);
+  if (p.inline.length > MAX_INLINE_PAYLOAD) invalid(typeName, `${field}.inline`, `must be at most ${MAX_INLINE_PAYLOAD} bytes; put larger content behind a hash and a URI`);
+  if (p.uri.length > MAX_URI || !PRINTABLE.test(p.uri)) invalid(typeName, `${field}.uri`, `must be at most ${MAX_URI} printable ASCII characters`);
+  if (p.inline.length > 0 && p.hash.length > 0 && !equalBytes(p.hash, sha256(p.inline))) {
+    invalid(typeName, `${field}.hash`, 'must be sha256 of the inline content (or empty: the chain computes it)');
+  }
+}
+
+function validateCapabilities(c: Capabilities): void {
+  validateTags('Capabilities', 'models', c.models);
+  validateTags('Capabilities', 'skills', c.skills);
 }
 
 function validateAttestation(typeName: string, a: Attestation): void {
@@ -270,6 +401,8 @@ export interface Block {
   data: { txs: Uint8Array[] };
   evidence: Evidence[];
   lastCommit: Commit;
+  /** The proposer's BLS signature over (chain id, height): its beacon input (src/state/beacon.ts). */
+  randaoReveal: Uint8Array;
 }
 
 export const EMPTY_BLOCK_ID: BlockID = { hash: new Uint8Array(0), partSetHeader: { total: 0, hash: new Uint8Array(0) } };
@@ -378,6 +511,8 @@ export const BlockCodec = messageCodec<Block>('Block', {
     b.evidence.forEach(validateEvidence);
     // The first block has no last commit; every later one must carry the commit of its parent.
     if (b.header.height > 1n || b.lastCommit.signatures.length > 0) validateCommit(b.lastCommit);
+    // Its validity (a BLS signature by the proposer) needs state: consensus checks it (src/consensus/block.ts).
+    requireLength('Block', 'randao_reveal', b.randaoReveal, BLS_SIGNATURE_LENGTH);
   },
 });
 
@@ -421,6 +556,8 @@ export interface Validator {
   /** Block time until which the validator is jailed; 0 when not jailed. */
   jailedUntilNs: bigint;
   tombstoned: boolean;
+  /** 48-byte BLS12-381 G1 key: the validator's beacon reveals verify under it. Set once, never changed. */
+  blsPubKey: Uint8Array;
 }
 
 export type AgentStatus = 'active' | 'unbonding';
@@ -608,3 +745,121 @@ export interface ValidatorSetEntryRecord {
 }
 
 export const ValidatorSetRecordCodec = messageCodec<{ validators: ValidatorSetEntryRecord[] }>('ValidatorSetRecord', { trusted: true });
+
+// ---------------- reputation records (src/reputation) ----------------
+
+/** One stored reputation dimension: signed value in 2^-20 score units (score x 2^20) as of updatedNs (block time). */
+export interface ReputationScore {
+  value: bigint;
+  updatedNs: bigint;
+}
+
+/** An agent's stored dimensions; social is computed from endorsements when read. */
+export interface ReputationRecord {
+  task: ReputationScore;
+  validator: ReputationScore;
+  compute: ReputationScore;
+  /** The validator score at the last epoch boundary (epochHeight; 0: none yet), which staking's power uses. */
+  epochScore: bigint;
+  epochHeight: bigint;
+}
+
+export interface Endorsement {
+  endorser: Uint8Array;
+  subject: Uint8Array;
+  /** Score units when given (at most reputation.endorsement_credit); decays from createdNs. */
+  credit: bigint;
+  createdNs: bigint;
+  height: bigint;
+  endorserRegisteredHeight: bigint;
+  subjectRegisteredHeight: bigint;
+}
+
+export const ReputationRecordCodec = messageCodec<ReputationRecord>('ReputationRecord', { trusted: true });
+export const EndorsementCodec = messageCodec<Endorsement>('Endorsement', { trusted: true });
+
+// ---------------- task records ----------------
+
+export type TaskKind = 'task' | 'benchmark';
+/** The lifecycle stages of a task (src/tasks/tasks.ts); the last three are final. */
+export const TASK_STATUSES = ['assigned', 'accepted', 'awaiting_committee', 'reviewing', 'settled', 'finalized', 'expired', 'cancelled'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+/** A review round's outcome; '' until it is settled. */
+export type Verdict = '' | 'approved' | 'rejected' | 'no_verdict';
+
+export interface Task {
+  id: bigint;
+  kind: TaskKind;
+  status: TaskStatus;
+  submitter: Uint8Array;
+  requirements: TaskRequirements;
+  bounty: bigint;
+  deadlineNs: bigint;
+  input: Payload;
+  submittedNs: bigint;
+  submittedHeight: bigint;
+  assignee: Uint8Array;
+  tried: Uint8Array[];
+  acceptByNs: bigint;
+  acceptedNs: bigint;
+  output: Payload;
+  resultNs: bigint;
+  resultHeight: bigint;
+  round: number;
+  drawHeight: bigint;
+  timerNs: bigint;
+  verdict: Verdict;
+  verdictNs: bigint;
+  appellant: Uint8Array;
+  appealVerdict: Verdict;
+  finalVerdict: Verdict;
+  closedNs: bigint;
+  closeReason: string;
+  executorPaid: bigint;
+  submitterRefund: bigint;
+  reviewersPaid: bigint;
+}
+
+export interface TaskEscrow {
+  bounty: bigint;
+  deposit: bigint;
+}
+
+export interface TaskCounter {
+  nextId: bigint;
+}
+
+export interface ReviewRound {
+  taskId: bigint;
+  round: number;
+  seedHeight: bigint;
+  drawnHeight: bigint;
+  drawnNs: bigint;
+  commitEndNs: bigint;
+  revealEndNs: bigint;
+  wanted: number;
+  size: number;
+  committed: number;
+  revealed: number;
+  approvals: number;
+  verdict: Verdict;
+  settledNs: bigint;
+  settledHeight: bigint;
+}
+
+export interface ReviewMember {
+  reviewer: Uint8Array;
+  seat: number;
+  weight: bigint;
+  commitment: Uint8Array;
+  committedNs: bigint;
+  revealed: boolean;
+  approve: boolean;
+  revealedNs: bigint;
+}
+
+export const TaskCodec = messageCodec<Task>('Task', { trusted: true });
+export const TaskEscrowCodec = messageCodec<TaskEscrow>('TaskEscrow', { trusted: true });
+export const TaskCounterCodec = messageCodec<TaskCounter>('TaskCounter', { trusted: true });
+export const ReviewRoundCodec = messageCodec<ReviewRound>('ReviewRound', { trusted: true });
+export const ReviewMemberCodec = messageCodec<ReviewMember>('ReviewMember', { trusted: true });

@@ -12,6 +12,7 @@ import { proposalSignBytes, SignDomain, signedTimestamp, voteSignBytes } from '.
 import { VoteType, type Proposal, type Vote } from '../codec/types.ts';
 import { addressOf, sign, SIGNATURE_LENGTH, type KeyPair } from '../crypto/keys.ts';
 import { equalBytes, fromBase64, toBase64, toHex } from '../crypto/bytes.ts';
+import { blsPublicKey, blsSecretFromSeed, randaoSign } from '../crypto/bls.ts';
 
 /** Steps of the double-sign guard, as CometBFT numbers them. */
 export const SignStep = { NONE: 0, PROPOSE: 1, PREVOTE: 2, PRECOMMIT: 3 } as const;
@@ -140,6 +141,10 @@ export class PrivValidator {
   private chain: Promise<unknown> = Promise.resolve();
   /** Set when persisting the state failed: the file's content is unknown, so nothing more is signed. */
   private failure: AppError | null = null;
+  /** BLS key of the beacon, derived from the consensus key on first use (src/crypto/bls.ts). */
+  private bls: { secret: Uint8Array; publicKey: Uint8Array } | null = null;
+  /** The last reveal made: a proposer re-proposing in later rounds of one height reuses it (a BLS sign is ~20 ms). */
+  private lastReveal: { height: bigint; reveal: Uint8Array } | null = null;
 
   private constructor(keyPair: KeyPair, statePath: string, chainId: string, last: LastSign) {
     this.keyPair = keyPair;
@@ -190,6 +195,28 @@ export class PrivValidator {
       );
       return { ...vote, timestamp: r.timestamp, signature: r.signature };
     });
+  }
+
+  /** This validator's BLS public key (48 bytes): what its MsgStake or genesis entry registers as bls_pub_key. */
+  get blsPublicKey(): Uint8Array {
+    return this.blsKey().publicKey;
+  }
+
+  /**
+   * The RANDAO reveal for a block of `height`: the BLS signature over (chain id, height). Needs no double-sign
+   * guard: a BLS signature is unique, so signing it again (another round, after a restart) yields the same bytes.
+   */
+  randaoReveal(height: bigint): Uint8Array {
+    if (this.lastReveal?.height !== height) this.lastReveal = { height, reveal: randaoSign(this.blsKey().secret, this.chainId, height) };
+    return this.lastReveal.reveal;
+  }
+
+  private blsKey(): { secret: Uint8Array; publicKey: Uint8Array } {
+    if (this.bls === null) {
+      const secret = blsSecretFromSeed(this.keyPair.secretKey);
+      this.bls = { secret, publicKey: blsPublicKey(secret) };
+    }
+    return this.bls;
   }
 
   /** Signs a proposal; returns it with its signature (and, on a re-sign, the earlier timestamp). */

@@ -17,6 +17,7 @@ import { Keyring } from '../cli/keyring.ts';
 import { defaultConfig, type NodeConfig } from './config.ts';
 import { ensureDir, exists, PRIVATE_DIR_MODE, PUBLIC_FILE_MODE, SECRET_FILE_MODE, writeFileSafe } from './fsutil.ts';
 import { peerIdOf } from '../p2p/identity.ts';
+import { blsPublicKeyOfSeed } from '../crypto/bls.ts';
 
 export const DEFAULT_BASE_PORT = 26656;
 /** Ports of node i: p2p = base + PORT_STRIDE * i, rpc = that + 1 (room for more per-node ports later). */
@@ -143,7 +144,13 @@ export async function createDevnet(opts: DevnetOptions): Promise<DevnetNode[]> {
   const genesis: Genesis = buildGenesis({
     chainId: opts.chainId ?? template.chainId,
     genesisTime: opts.genesisTime ?? BigInt(Math.floor(Date.now() / 1000)) * 1_000_000_000n,
-    validators: nodes.filter((v) => v.validator).map((v) => ({ name: v.name, publicKey: v.validatorKey.publicKey, stake: DEFAULT_VALIDATOR_STAKE })),
+    validators: nodes.filter((v) => v.validator).map((v) => ({
+      name: v.name,
+      publicKey: v.validatorKey.publicKey,
+      // The beacon key every node derives from its consensus key (src/crypto/bls.ts): no extra key file.
+      blsPubKey: blsPublicKeyOfSeed(v.validatorKey.secretKey),
+      stake: DEFAULT_VALIDATOR_STAKE,
+    })),
     accounts: [
       { category: 'marketplace', address: addressOf(faucet.publicKey), amount: FAUCET_AMOUNT },
       ...(opts.accounts ?? []).map((a) => ({ category: 'marketplace' as const, address: a.address, amount: a.amount })),

@@ -12,7 +12,7 @@ import { RpcServer } from '../rpc/server.ts';
 import { commitPublisher } from '../rpc/publish.ts';
 import { cometbftMethods } from '../rpc/cometbft.ts';
 import { abciMethods } from '../rpc/abci.ts';
-import { domainMethods } from '../rpc/domain.ts';
+import { allDomainMethods } from '../rpc/domain-tasks.ts';
 import type { RpcContext } from '../rpc/context.ts';
 import { App } from '../state/app.ts';
 import { loadGenesisFile } from '../state/genesis.ts';
@@ -169,7 +169,7 @@ export class Node {
       };
       rpc = await RpcServer.start({
         laddr: config.rpc.laddr,
-        methods: { ...cometbftMethods(ctx), ...abciMethods(ctx), ...domainMethods(ctx) },
+        methods: { ...cometbftMethods(ctx), ...abciMethods(ctx), ...allDomainMethods(ctx) },
         events,
         config: config.rpc,
         logger: log.child({ module: 'rpc' }),

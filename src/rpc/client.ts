@@ -353,11 +353,14 @@ export interface VestingJSON {
 export interface AccountResult {
   address: string;
   balance: string;
+  /** the next nonce as of the latest block */
   nonce: string;
+  /** the nonce a new tx should carry: `nonce` plus this sender's txs pending in the node's mempool */
+  next_nonce: string;
   vesting: VestingJSON | null;
 }
 
-/** circulating + pools_total + bonded + staked + unbonding + slash_escrow + unvested + burned = total. */
+/** circulating + pools_total + bonded + staked + unbonding + slash_escrow + tasks + unvested + burned = total. */
 export interface SupplyResult {
   height: string;
   total: string;
@@ -366,6 +369,8 @@ export interface SupplyResult {
   staked: string;
   unbonding: string;
   slash_escrow: string;
+  /** Task bounties and appeal deposits held in escrow. */
+  tasks: string;
   unvested: string;
   burned: string;
   pools_total: string;
@@ -374,7 +379,7 @@ export interface SupplyResult {
 
 /** The sum of a supply result's parts: equals `total` for any committed state. */
 export function supplyPartsSum(s: SupplyResult): bigint {
-  return [s.circulating, s.pools_total, s.bonded, s.staked, s.unbonding, s.slash_escrow, s.unvested, s.burned].reduce((sum, v) => sum + BigInt(v), 0n);
+  return [s.circulating, s.pools_total, s.bonded, s.staked, s.unbonding, s.slash_escrow, s.tasks, s.unvested, s.burned].reduce((sum, v) => sum + BigInt(v), 0n);
 }
 
 export interface PageInfo {
@@ -444,6 +449,8 @@ export interface SlashJSON {
 export interface ValidatorRecordJSON {
   address: string;
   pub_key: PubKeyJSON;
+  /** BLS12-381 public key (48 bytes, upper-case hex) its block reveals for the randomness beacon verify against. */
+  bls_pub_key: string;
   /** The agent that staked. */
   operator: string;
   name: string;
@@ -462,9 +469,112 @@ export interface ValidatorRecordJSON {
 }
 
 /** Records of the modules to come (issues 7-8): typed here when their encoders exist. */
-export type TaskJSON = Record<string, unknown>;
-export type CommitteeJSON = Record<string, unknown>;
-export type ReputationJSON = Record<string, unknown>;
+export interface PayloadJSON {
+  /** sha256 of the content, upper-case hex (null when not given). */
+  hash: string | null;
+  uri: string;
+  /** The inline content, base64 ("" when none). */
+  inline: string;
+}
+
+/** The `task` result (src/rpc/domain-tasks.ts); times RFC 3339, amounts uacc strings, null when not set. */
+export interface TaskJSON {
+  id: string;
+  kind: 'task' | 'benchmark';
+  status: string;
+  submitter: string;
+  requirements: { min_cpu_cores: number; min_gpu_memory_mb: string; min_llm_tokens_per_second: string; models: string[]; skills: string[] };
+  bounty: string;
+  escrowed: string;
+  deadline: string;
+  input: PayloadJSON;
+  submitted_at: string;
+  submitted_height: string;
+  assignee: string | null;
+  tried: string[];
+  accept_by: string | null;
+  accepted_at: string | null;
+  result: { output: PayloadJSON; submitted_at: string; height: string } | null;
+  round: number;
+  draw_height: string | null;
+  next_timer: string | null;
+  verdict: string | null;
+  verdict_at: string | null;
+  appellant: string | null;
+  appeal_verdict: string | null;
+  final_verdict: string | null;
+  closed_at: string | null;
+  close_reason: string | null;
+  executor_paid: string;
+  submitter_refund: string;
+  reviewers_paid: string;
+}
+
+export interface CommitteeMemberJSON {
+  reviewer: string;
+  seat: number;
+  weight: string;
+  committed: boolean;
+  committed_at: string | null;
+  revealed: boolean;
+  verdict: 'approve' | 'reject' | null;
+  revealed_at: string | null;
+}
+
+export interface CommitteeJSON {
+  task_id: string;
+  status: string;
+  rounds: Array<{
+    round: number;
+    /** as of the latest block: commit, reveal, closed (settles at the next end-block) or settled */
+    phase: 'commit' | 'reveal' | 'closed' | 'settled';
+    /** reveals needed for a verdict */
+    quorum: number;
+    seed_height: string;
+    drawn_height: string;
+    drawn_at: string | null;
+    commit_ends: string | null;
+    reveal_ends: string | null;
+    wanted: number;
+    size: number;
+    committed: number;
+    revealed: number;
+    approvals: number;
+    verdict: string | null;
+    settled_at: string | null;
+    members: CommitteeMemberJSON[];
+  }>;
+}
+
+export interface ReputationJSON {
+  address: string;
+  at: string;
+  is_agent: boolean;
+  score_one: string;
+  dimensions: { task: string; validator: string; compute: string; social: string };
+  stored: Record<'task' | 'validator' | 'compute', { value: string; raw: string; updated_at: string | null }>;
+  validator_score: string;
+  validator_factor: string;
+  validator_factor_decimal: string;
+  endorsements_given: { count: number; counting: number; slots_used: number; slots_max: string; list: unknown[] };
+  endorsements_received: { count: number; counting: number; list: unknown[] };
+}
+
+export interface ReviewDutyJSON {
+  task: TaskJSON;
+  round: number;
+  ends: string;
+}
+
+/** The `duties` result: what an agent has still to do as of the latest block. */
+export interface DutiesJSON {
+  height: string;
+  time: string;
+  accept: TaskJSON[];
+  execute: TaskJSON[];
+  commit: ReviewDutyJSON[];
+  reveal: ReviewDutyJSON[];
+}
 export type ProposalJSON = Record<string, unknown>;
 
 export interface PageOptions {
@@ -939,6 +1049,14 @@ export class RpcClient {
 
   reputation(address: Uint8Array | string): Promise<ReputationJSON> {
     return this.call('reputation', { address: addressText(address) });
+  }
+
+  duties(address: Uint8Array | string): Promise<DutiesJSON> {
+    return this.call('duties', { address: addressText(address) });
+  }
+
+  beacon(): Promise<{ height: string; mix: string; history: string }> {
+    return this.call('beacon', {});
   }
 
   proposal(id: bigint | number): Promise<ProposalJSON> {

@@ -445,7 +445,8 @@ export function cometbftMethods(ctx: RpcContext): MethodTable {
         // operator and name: extra fields CometBFT clients ignore. Read without stableRead's retries: this CometBFT
         // method must not fail on a busy node, and a page straddling a commit only mixes two adjacent states' records.
         const state = ctx.app.store;
-        const validators = await Promise.all(slice.map(async (v) => ({ ...enc.validator(v), ...(await validatorExtras(state, v.address)) })));
+        const [params, now] = [await ctx.app.params(), ctx.app.head().time];
+        const validators = await Promise.all(slice.map(async (v) => ({ ...enc.validator(v), ...(await validatorExtras(state, v.address, params, now)) })));
         return { block_height: enc.i64(height), validators, count: enc.i64(slice.length), total: enc.i64(set.size) };
       },
     },

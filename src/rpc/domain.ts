@@ -20,11 +20,12 @@ import type { StateReader } from '../state/store.ts';
 import type { Agent, SigningInfo, SlashEscrow, StoreHead, Unbonding, Validator, Vesting } from '../codec/types.ts';
 import { getAccount, moduleAddress, ModuleAccount } from '../state/accounts.ts';
 import { supplyBreakdown, supplySum, vesting as vestingRepo, type SupplyBreakdown } from '../state/economics.ts';
-import { CATEGORIES, type Category } from '../state/params.ts';
+import { CATEGORIES, type AppParams, type Category } from '../state/params.ts';
 import { appParamsToJSON } from '../state/genesis.ts';
 import { agents as agentsRepo, isAttested } from '../state/agents.ts';
 import { validators as validatorsRepo } from '../state/validators.ts';
-import { neutralScore, type ValidatorScorer } from '../state/staking.ts';
+import type { ValidatorScorer } from '../state/staking.ts';
+import { reputationScorer } from '../reputation/module.ts';
 import { unbondings as unbondingsRepo } from '../state/bonds.ts';
 import { allSlashEscrows, signingInfos } from '../state/slashing.ts';
 import { FACTOR_ONE, reputationFactor } from '../reputation/factor.ts';
@@ -300,6 +301,23 @@ export const accountMethod: RecordMethodDef<Uint8Array, AccountRecord> = {
   }),
 };
 
+/**
+ * `account` also answers next_nonce: the nonce a new tx from this address should carry, counting its txs pending in
+ * this node's mempool (Ethereum's "pending" transaction count), so a client that sends several txs per block, or
+ * that restarts with txs in flight, signs the right one. At least `nonce`: the pool lags a block behind at most.
+ */
+function withNextNonce(ctx: RpcContext, method: Method): Method {
+  return {
+    ...method,
+    async handler(args, call) {
+      const r = (await method.handler(args, call)) as { address: string; nonce: string };
+      const pending = ctx.mempool.nextNonce(fromHex(r.address)) ?? 0n;
+      const committed = BigInt(r.nonce);
+      return { ...r, next_nonce: (pending > committed ? pending : committed).toString() };
+    },
+  };
+}
+
 interface SupplyRead {
   height: bigint;
   breakdown: SupplyBreakdown;
@@ -332,6 +350,7 @@ function supplyMethod(app: App): Method {
         staked: b.staked.toString(),
         unbonding: b.unbonding.toString(),
         slash_escrow: b.slashEscrow.toString(),
+        tasks: b.tasks.toString(),
         unvested: b.unvested.toString(),
         burned: b.burned.toString(),
         pools_total: b.modulesTotal.toString(),
@@ -353,9 +372,6 @@ function paramsMethod(app: App): Method {
 // The family of later issues. Each replaces `read`/`list: pending(...)` with a reader and `encode` with its JSON.
 // ---------------------------------------------------------------------------------------------------------------
 
-const TASKS_LATER = 'tasks arrive with issue 7 (task lifecycle); this node keeps no task state';
-const COMMITTEES_LATER = 'review committees arrive with issue 7; this node keeps no committee state';
-const REPUTATION_LATER = 'reputation scores arrive with issue 7; this node keeps no reputation state';
 const PROPOSALS_LATER = 'governance proposals arrive with issue 8; this node keeps no proposal state';
 
 /** Placeholder encoder of a pending entry: never called (a pending entry answers before reading). */
@@ -369,10 +385,10 @@ const noEncoder = (): never => {
 
 /**
  * The scorer whose score turns into a validator's reputation factor. It must be the one the app's staking module
- * uses (src/state/app.ts builds stakingModule() with its default, neutralScore), so that the factor shown is the one
- * the voting power was computed with; issue 7's reputation module replaces both together.
+ * uses (src/state/app.ts builds stakingModule(reputationScorer)), so that the factor shown is the one the voting power
+ * was computed with (the score recorded at the last epoch boundary).
  */
-export const rpcValidatorScorer: ValidatorScorer = neutralScore;
+export const rpcValidatorScorer: ValidatorScorer = reputationScorer;
 
 /** A factor (FACTOR_ONE-scaled) as a decimal with six places: 1000000n -> "1.000000". */
 export function factorDecimal(factor: bigint): string {
@@ -381,9 +397,9 @@ export function factorDecimal(factor: bigint): string {
   return `${sign}${abs / FACTOR_ONE}.${(abs % FACTOR_ONE).toString().padStart(6, '0')}`;
 }
 
-/** The reputation factor (FACTOR_ONE-scaled) a validator's power is computed with. */
-export async function validatorFactor(state: StateReader, v: Validator): Promise<bigint> {
-  return reputationFactor(await rpcValidatorScorer(state, v));
+/** The reputation factor (FACTOR_ONE-scaled) a validator's power is computed with (as of `now`, the head's time). */
+export async function validatorFactor(state: StateReader, v: Validator, params: AppParams, now: bigint): Promise<bigint> {
+  return reputationFactor(await rpcValidatorScorer(state, v, params, now));
 }
 
 /** The fields `validators` adds from the state's validator record to each CometBFT entry; null without a record. */
@@ -394,10 +410,10 @@ export interface ValidatorExtrasJSON {
   name: string | null;
 }
 
-export async function validatorExtras(state: StateReader, address: Uint8Array): Promise<ValidatorExtrasJSON> {
+export async function validatorExtras(state: StateReader, address: Uint8Array, params: AppParams, now: bigint): Promise<ValidatorExtrasJSON> {
   const v = await validatorsRepo.get(state, address);
   if (v === undefined) return { stake: null, reputation_factor: null, operator: null, name: null };
-  return { stake: v.stake.toString(), reputation_factor: (await validatorFactor(state, v)).toString(), operator: toHex(v.operator), name: v.name };
+  return { stake: v.stake.toString(), reputation_factor: (await validatorFactor(state, v, params, now)).toString(), operator: toHex(v.operator), name: v.name };
 }
 
 /** `agents` status filter: the agent's status, or "validator" (its validator holds voting power). */
@@ -524,6 +540,7 @@ export function validatorStatus(v: Validator): ValidatorStatus {
 export interface ValidatorRecordJSON {
   address: string;
   pub_key: PubKeyJSON;
+  bls_pub_key: string;
   operator: string;
   name: string;
   stake: string;
@@ -542,6 +559,7 @@ export function validatorRecordJSON(r: ValidatorRecord): ValidatorRecordJSON {
   return {
     address: toHex(v.address),
     pub_key: pubKey(v.pubKey),
+    bls_pub_key: toHex(v.blsPubKey),
     operator: toHex(v.operator),
     name: v.name,
     stake: v.stake.toString(),
@@ -564,48 +582,16 @@ export const validatorMethod: RecordMethodDef<Uint8Array, ValidatorRecord> = {
   async read(view, address) {
     const validator = await validatorsRepo.get(view.state, address);
     if (validator === undefined) return undefined;
-    const [factor, signing, params, escrows] = await Promise.all([
-      validatorFactor(view.state, validator),
+    const params = await view.app.params();
+    const [factor, signing, escrows] = await Promise.all([
+      validatorFactor(view.state, validator, params, view.head.time),
       signingInfos.get(view.state, address),
-      view.app.params(),
       allSlashEscrows(view.state),
     ]);
     const slashes = escrows.filter(([, e]) => equalBytes(e.agent, validator.operator));
     return { validator, factor, signing, window: params.slashing.downtime_window_blocks, slashes };
   },
   encode: (r) => validatorRecordJSON(r),
-};
-
-export const taskMethod: RecordMethodDef<bigint, never> = {
-  name: 'task',
-  noun: 'task',
-  key: idParam('id'),
-  read: pending(TASKS_LATER),
-  encode: noEncoder,
-};
-
-export const tasksMethod: ListMethodDef<never> = {
-  name: 'tasks',
-  items: 'tasks',
-  filters: [wordFilter('status', 'open'), addressFilter('submitter'), addressFilter('assignee')],
-  list: pending(TASKS_LATER),
-  encode: noEncoder,
-};
-
-export const committeeMethod: RecordMethodDef<bigint, never> = {
-  name: 'committee',
-  noun: 'committee of task',
-  key: idParam('task_id'),
-  read: pending(COMMITTEES_LATER),
-  encode: noEncoder,
-};
-
-export const reputationMethod: RecordMethodDef<Uint8Array, never> = {
-  name: 'reputation',
-  noun: 'reputation of',
-  key: addressParam('address'),
-  read: pending(REPUTATION_LATER),
-  encode: noEncoder,
 };
 
 export const proposalMethod: RecordMethodDef<bigint, never> = {
@@ -624,20 +610,16 @@ export const proposalsMethod: ListMethodDef<never> = {
   encode: noEncoder,
 };
 
-/** Every domain method. A later issue edits its entry above (or adds one here); the transport needs no change. */
+/** The domain methods of this file; src/rpc/domain-tasks.ts adds issue 7's (taskDomainMethods). */
 export function domainMethods(ctx: RpcContext): MethodTable {
   const { app } = ctx;
   return {
-    account: defineRecordMethod(app, accountMethod),
+    account: withNextNonce(ctx, defineRecordMethod(app, accountMethod)),
     supply: supplyMethod(app),
     params: paramsMethod(app),
     agent: defineRecordMethod(app, agentMethod),
     agents: defineListMethod(app, agentsMethod),
     validator: defineRecordMethod(app, validatorMethod),
-    task: defineRecordMethod(app, taskMethod),
-    tasks: defineListMethod(app, tasksMethod),
-    committee: defineRecordMethod(app, committeeMethod),
-    reputation: defineRecordMethod(app, reputationMethod),
     proposal: defineRecordMethod(app, proposalMethod),
     proposals: defineListMethod(app, proposalsMethod),
   };

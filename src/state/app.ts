@@ -11,6 +11,9 @@ import { agentsModule } from './agents.ts';
 import { stakingModule } from './staking.ts';
 import { slashingModule } from './slashing.ts';
 import { rewardsModule } from './rewards.ts';
+import { reputationModule, reputationScorer } from '../reputation/module.ts';
+import { beaconModule } from './beacon.ts';
+import { tasksModule } from '../tasks/tasks.ts';
 import { genesisHash, type Genesis } from './genesis.ts';
 import type { Module } from './module.ts';
 import type { AppParams } from './params.ts';
@@ -22,7 +25,7 @@ import type { IndexAttribute } from './store.ts';
  * the pools economics funded at genesis; slashing (begin-block) jails before staking (end-block) recomputes the set.
  */
 export function defaultModules(): Module[] {
-  return [economicsModule, rewardsModule, agentsModule, slashingModule, stakingModule(), bankModule];
+  return [economicsModule, rewardsModule, beaconModule, agentsModule, slashingModule, reputationModule, tasksModule, stakingModule(reputationScorer), bankModule];
 }
 
 export interface CommitExtras {

@@ -1,6 +1,6 @@
 // Supply, fees, burns and vesting. The supply is fixed at genesis; tokens only move between holders or burn.
-// Invariant (checkSupply): circulating + module accounts + bonded + staked + unbonding + slash escrow + unvested +
-// burned = total supply, exactly, at the end of every block.
+// Invariant (checkSupply): circulating + module accounts + bonded + staked + unbonding + slash escrow + tasks +
+// unvested + burned = total supply, exactly, at the end of every block.
 import { AppError } from '../errors.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { VestingCodec, type Vesting } from '../codec/types.ts';
@@ -12,6 +12,7 @@ import { allValidators } from './validators.ts';
 import { agents } from './agents.ts';
 import { unbondings } from './bonds.ts';
 import { slashEscrows } from './slashing.ts';
+import { escrowTotal } from '../tasks/store.ts';
 import { burn, getSupply, supply } from './supply.ts';
 import { BPS, CATEGORIES, type AppParams, type Category } from './params.ts';
 import { event, type Module } from './module.ts';
@@ -75,13 +76,15 @@ export interface SupplyBreakdown {
   unbonding: bigint;
   /** Slashed tokens waiting out the appeal window. */
   slashEscrow: bigint;
+  /** Held by tasks (src/tasks): escrowed bounties and appeal deposits, until the task pays them out. */
+  tasks: bigint;
   unvested: bigint;
   burned: bigint;
 }
 
 /** The parts of a breakdown that must add up to the total supply. */
 export function supplySum(b: SupplyBreakdown): bigint {
-  return b.circulating + b.modulesTotal + b.bonded + b.staked + b.unbonding + b.slashEscrow + b.unvested + b.burned;
+  return b.circulating + b.modulesTotal + b.bonded + b.staked + b.unbonding + b.slashEscrow + b.tasks + b.unvested + b.burned;
 }
 
 /** Sums every holding in the state. O(accounts): for tests, queries and audits, never in a block. */
@@ -106,6 +109,7 @@ export async function supplyBreakdown(state: StateReader): Promise<SupplyBreakdo
     staked: sum((await allValidators(state)).map((v) => v.stake)),
     unbonding: sum((await unbondings.all(state)).map(([, u]) => u.amount)),
     slashEscrow: sum((await slashEscrows.all(state)).map(([, e]) => e.amount)),
+    tasks: await escrowTotal(state),
     unvested: sum((await vesting.all(state)).map(([, v]) => v.total - v.released)),
     burned: s.burned,
   };
@@ -119,7 +123,7 @@ export async function checkSupply(state: StateReader): Promise<SupplyBreakdown> 
     throw new AppError(
       'INTERNAL',
       `supply invariant broken: circulating ${b.circulating} + modules ${b.modulesTotal} + bonded ${b.bonded} + staked ${b.staked} + unbonding ${b.unbonding} + ` +
-        `slash escrow ${b.slashEscrow} + unvested ${b.unvested} + burned ${b.burned} = ${sum} != ${b.total}`,
+        `slash escrow ${b.slashEscrow} + tasks ${b.tasks} + unvested ${b.unvested} + burned ${b.burned} = ${sum} != ${b.total}`,
     );
   }
   return b;

@@ -52,6 +52,8 @@ export interface BlockInput extends BlockInfo {
   evidence?: readonly Evidence[];
   /** The previous height's validators and which of them signed it (from the block's last commit). */
   lastCommit?: readonly CommitVote[];
+  /** The block's randao_reveal: the proposer's 96-byte BLS signature over (chain id, height), mixed into the beacon. */
+  randaoReveal?: Uint8Array;
 }
 
 export interface BlockOutput {
@@ -106,7 +108,8 @@ export class Executor {
     const info: BlockInfo = { chainId: block.chainId, height: block.height, time: block.time, proposer: block.proposer };
     const evidence = block.evidence ?? [];
     const lastCommit = block.lastCommit ?? [];
-    const hook = (events: Event[], validatorUpdates: ValidatorUpdate[]): HookContext => ({ ...info, evidence, lastCommit, state, params, events, validatorUpdates });
+    const randaoReveal = block.randaoReveal ?? new Uint8Array(0);
+    const hook = (events: Event[], validatorUpdates: ValidatorUpdate[]): HookContext => ({ ...info, evidence, lastCommit, randaoReveal, state, params, events, validatorUpdates });
 
     const beginBlockEvents: Event[] = [];
     const validatorUpdates: ValidatorUpdate[] = [];

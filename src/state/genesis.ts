@@ -19,6 +19,8 @@ import { formatTime, parseTime, MAX_TIME_NS, MIN_TIME_NS } from '../codec/time.t
 import { ADDRESS_LENGTH, addressOf, pubKeyFromJSON, pubKeyToJSON, type PubKeyJSON } from '../crypto/keys.ts';
 import { equalBytes, fromHex, toHex, utf8 } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
+import { BLS_PUBKEY_LENGTH, blsPublicKeyProblem } from '../crypto/bls.ts';
+import { taskParamProblems } from '../tasks/params.ts';
 import {
   BPS,
   CATEGORIES,
@@ -41,6 +43,8 @@ export interface GenesisValidator {
   publicKey: Uint8Array;
   /** Bonded at genesis, taken from the `validators` allocation. */
   stake: bigint;
+  /** 48-byte BLS12-381 G1 key its beacon reveals verify under (src/crypto/bls.ts derives it from the consensus key). */
+  blsPubKey: Uint8Array;
 }
 
 export interface GenesisAccount {
@@ -101,6 +105,8 @@ export interface GenesisValidatorJSON {
   address: string;
   pub_key: PubKeyJSON;
   stake: string;
+  /** Hex of the 48-byte compressed BLS12-381 G1 public key. */
+  bls_pub_key: string;
 }
 
 export interface GenesisAccountJSON {
@@ -259,6 +265,17 @@ function publicKeyFromJSON(v: unknown, path: string): Uint8Array {
     if (e instanceof AppError) throw new AppError('BAD_GENESIS', `${e.message}; use the pub_key of the validator key file`, { path, cause: e.code });
     throw e;
   }
+}
+
+const BLS_HEX = /^[0-9A-Fa-f]*$/;
+
+function blsPubKeyFromJSON(v: unknown, path: string): Uint8Array {
+  const s = string(v, path);
+  if (!BLS_HEX.test(s) || s.length % 2 !== 0) fail(path, `must be hex (the 48-byte BLS public key, ${BLS_PUBKEY_LENGTH * 2} hex characters); got ${describe(s)}`);
+  const key = fromHex(s);
+  const problem = blsPublicKeyProblem(key);
+  if (problem !== null) fail(path, `${problem}; use the key agentcluster derives from the validator's consensus key (\`agentcluster init\` and \`devnet\` write it)`);
+  return key;
 }
 
 function timeFromJSON(v: unknown, path: string): bigint {
@@ -490,6 +507,12 @@ function validateEconomicParams(p: AppParams, path: string): void {
   atMost(p.slashing.downtime_min_signed_bps, BPS, at(slashing, 'downtime_min_signed_bps'), ' bps (100%)');
   atMost(p.slashing.downtime_jail_seconds, TEN_YEARS, at(slashing, 'downtime_jail_seconds'), ' seconds (ten years)');
   atMost(p.slashing.appeal_window_seconds, TEN_YEARS, at(slashing, 'appeal_window_seconds'), ' seconds (ten years)');
+
+  // Reputation decays by half every half_life_seconds: zero would divide by zero in every read.
+  atLeast(p.reputation.half_life_seconds, 1n, at(at(path, 'reputation'), 'half_life_seconds'), ' second');
+
+  // Tasks (src/tasks/params.ts holds the ranges).
+  for (const problem of taskParamProblems(p.tasks, total)) fail(at(at(path, 'tasks'), problem.field), problem.message);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -593,7 +616,7 @@ function validatorsFromJSON(json: unknown, path: string): GenesisValidator[] {
   const byName = new Map<string, number>();
   list.forEach((item, i) => {
     const p = `${path}[${i}]`;
-    const v = strictObject(item, p, ['name', 'address', 'pub_key', 'stake']);
+    const v = strictObject(item, p, ['name', 'address', 'pub_key', 'stake', 'bls_pub_key']);
     const name = string(v.name, at(p, 'name'));
     if (!VALIDATOR_NAME.test(name)) {
       fail(at(p, 'name'), `must be 1-${MAX_VALIDATOR_NAME_LENGTH} printable ASCII characters; got ${describe(name)}`);
@@ -605,6 +628,7 @@ function validatorsFromJSON(json: unknown, path: string): GenesisValidator[] {
       fail(at(p, 'address'), `does not match pub_key: the address of that key is ${toHex(expected)} (first 20 bytes of sha256(pub_key))`);
     }
     const stake = positive(decimal(v.stake, at(p, 'stake')), at(p, 'stake'), 'must be greater than 0 (uacc bonded at genesis)');
+    const blsPubKey = blsPubKeyFromJSON(v.bls_pub_key, at(p, 'bls_pub_key'));
     const hex = toHex(address);
     const sameKey = byAddress.get(hex);
     if (sameKey !== undefined) fail(at(p, 'address'), `duplicate validator: ${path}[${sameKey}] has the same key and address ${hex}; list each validator once`);
@@ -612,7 +636,7 @@ function validatorsFromJSON(json: unknown, path: string): GenesisValidator[] {
     if (sameName !== undefined) fail(at(p, 'name'), `duplicate validator name ${JSON.stringify(name)}, also used by ${path}[${sameName}]; names must be unique`);
     byAddress.set(hex, i);
     byName.set(name, i);
-    out.push({ name, address: Uint8Array.from(address), publicKey: Uint8Array.from(publicKey), stake });
+    out.push({ name, address: Uint8Array.from(address), publicKey: Uint8Array.from(publicKey), stake, blsPubKey });
   });
   return out;
 }
@@ -769,6 +793,7 @@ export function genesisToJSON(g: Genesis): GenesisJSON {
       address: toHex(v.address),
       pub_key: pubKeyToJSON(v.publicKey),
       stake: v.stake.toString(),
+      bls_pub_key: toHex(v.blsPubKey),
     })),
     app_hash: '',
     app_state: {
@@ -850,7 +875,8 @@ export interface GenesisBuildOptions {
   chainId: string;
   genesisTime: bigint;
   /** Default stake: DEFAULT_VALIDATOR_STAKE (1,000,000 ACC), taken from the validators allocation. */
-  validators: Array<{ name: string; publicKey: Uint8Array; stake?: bigint }>;
+  /** blsPubKey: blsPublicKeyOfSeed(consensus seed) for a key this node holds (src/crypto/bls.ts). */
+  validators: Array<{ name: string; publicKey: Uint8Array; blsPubKey: Uint8Array; stake?: bigint }>;
   /** Extra funded accounts, e.g. a devnet faucet. Entries of category `team` are added to the team accounts. */
   accounts?: Array<{ category: Category; address: Uint8Array; amount: bigint }>;
   /** Team (vesting) accounts; default: the whole team share to the first validator's address. */
@@ -876,6 +902,7 @@ export function buildGenesis(opts: GenesisBuildOptions): Genesis {
     address: addressOf(v.publicKey),
     publicKey: v.publicKey,
     stake: v.stake ?? DEFAULT_VALIDATOR_STAKE,
+    blsPubKey: v.blsPubKey,
   }));
   const share = (c: Category): bigint => (appParams.supply.total_supply * appParams.supply.distribution_bps[c]) / BPS;
   const teamShare = share('team');

@@ -26,6 +26,8 @@ export interface HookContext extends BlockInfo {
   lastCommit: readonly CommitVote[];
   /** Misbehaviour proven in this block (consensus verified it); the economics module slashes for it. */
   evidence: readonly Evidence[];
+  /** The proposer's RANDAO reveal (its BLS signature over the height; consensus verified it): the beacon mixes it. */
+  randaoReveal: Uint8Array;
   state: StateOverlay;
   /** Params as they stood at the start of the block. */
   params: AppParams;

@@ -90,6 +90,85 @@ export interface SlashingParams {
   appeal_window_seconds: bigint;
 }
 
+/** Tasks and review committees (src/tasks; whitepaper 4.2). */
+export interface TaskParams {
+  /** Least bounty a task escrows, in uacc. */
+  min_bounty: bigint;
+  /** Longest time from submission to deadline. */
+  max_deadline_seconds: bigint;
+  /** Largest inline payload (task input or result), in bytes. */
+  max_inline_bytes: bigint;
+  /** Share of the bounty kept as the protocol fee when a review reaches a verdict (approved or rejected), in bps; it
+   * pays the reviewers who voted with the final verdict. */
+  protocol_fee_bps: bigint;
+  /** An assignee has this long to accept before the task moves on to the next candidate. */
+  accept_seconds: bigint;
+  /** Assignments tried (the first included) before the task expires and is refunded; an assignee silent for
+   * accept_seconds is replaced by the next candidate. */
+  max_assignments: bigint;
+  /** Committee size: committee_min + bounty / committee_bounty_step, at most committee_max (whitepaper: 10-100). */
+  committee_min: bigint;
+  /** Largest round-0 committee. */
+  committee_max: bigint;
+  /** Bounty (uacc) per extra committee member above committee_min. */
+  committee_bounty_step: bigint;
+  /** A result's committee is drawn from the beacon mix of the block this many blocks after the result's block. */
+  beacon_delay_blocks: bigint;
+  /** Review phases, counted from the committee's draw: commit, then reveal. */
+  commit_seconds: bigint;
+  /** Length of the reveal phase, which starts when the commit phase ends. */
+  reveal_seconds: bigint;
+  /** Least share of the committee that must reveal for a verdict, in bps (rounded up, at least one member); with
+   * fewer there is no verdict and the bounty is refunded. */
+  min_reveal_bps: bigint;
+  /** After round 0's verdict, the party it went against (the submitter an approval, the executor a rejection or no
+   * verdict) may appeal for this long. */
+  appeal_seconds: bigint;
+  /** Locked by an appeal (uacc): returned if the appeal succeeds or its committee reaches no verdict, else paid to the
+   * appeal committee's majority. */
+  appeal_deposit: bigint;
+  /** The appeal's re-review committee size (round 1; round 0's members are not drawn). */
+  appeal_committee_size: bigint;
+  /** A benchmark challenge must be answered within this long. */
+  benchmark_seconds: bigint;
+  /** Reward pots (issue 6 fills them by emission), paid per finalized task, in bps of the pot's balance at the time:
+   * compute providers' to the executor of an approved task, review committees' to its majority reviewers. */
+  compute_pot_bps: bigint;
+  /** Share of the review committees' reward pot paid per finalized verdict to the reviewers who voted with it, in bps
+   * of the pot's balance. */
+  review_pot_bps: bigint;
+  /** The marketplace pot adds this share of the bounty to an approved task's executor, while the pot lasts. */
+  marketplace_subsidy_bps: bigint;
+}
+
+/**
+ * Reputation (src/reputation; whitepaper 4.3). Scores are fixed point: 1,000,000 = one unit (SCORE_ONE). Every
+ * dimension decays toward zero with the half-life; the gains and penalties below are in score units.
+ */
+export interface ReputationParams {
+  half_life_seconds: bigint;
+  /** Task dimension: a result approved / rejected, a deadline missed by the assignee. */
+  task_completed: bigint;
+  task_rejected: bigint;
+  task_expired: bigint;
+  /** Task dimension, as a reviewer: verdict with the final outcome / against it / committed or drawn but no reveal. */
+  review_majority: bigint;
+  review_minority: bigint;
+  review_no_reveal: bigint;
+  /** Validator dimension: per block signed / missed (from the last commit), per double-sign evidence. */
+  validator_signed: bigint;
+  validator_missed: bigint;
+  validator_double_sign: bigint;
+  /** Compute dimension: a benchmark approved; a result delivered before its deadline (uptime). */
+  compute_benchmark: bigint;
+  compute_uptime: bigint;
+  /** Social dimension: most live endorsements one agent may give; the most credit one endorsement can carry. */
+  endorsement_max_per_endorser: bigint;
+  endorsement_credit: bigint;
+  /** Bond plus validator stake (uacc) at which an endorser's credit is no longer scaled down by what it holds. */
+  endorsement_full_stake: bigint;
+}
+
 export interface AppParams {
   supply: SupplyParams;
   fees: FeeParams;
@@ -98,6 +177,8 @@ export interface AppParams {
   staking: StakingParams;
   emission: EmissionParams;
   slashing: SlashingParams;
+  tasks: TaskParams;
+  reputation: ReputationParams;
 }
 
 export function defaultAppParams(): AppParams {
@@ -128,6 +209,16 @@ export function defaultAppParams(): AppParams {
         stake: 10_000n,
         unstake: 10_000n,
         unjail: 10_000n,
+        submit_task: 20_000n,
+        cancel_task: 10_000n,
+        accept_task: 10_000n,
+        submit_result: 20_000n,
+        commit_review: 10_000n,
+        reveal_review: 10_000n,
+        appeal: 20_000n,
+        request_benchmark: 20_000n,
+        endorse: 10_000n,
+        revoke_endorsement: 10_000n,
       },
     },
     tx: {
@@ -161,6 +252,49 @@ export function defaultAppParams(): AppParams {
       downtime_min_signed_bps: 5000n,
       downtime_jail_seconds: 600n,
       appeal_window_seconds: 21n * DAY_SECONDS,
+    },
+    tasks: {
+      min_bounty: UACC_PER_ACC,
+      max_deadline_seconds: 30n * DAY_SECONDS,
+      max_inline_bytes: 4096n,
+      protocol_fee_bps: 1000n,
+      accept_seconds: 60n,
+      max_assignments: 5n,
+      committee_min: 11n,
+      committee_max: 100n,
+      committee_bounty_step: 100n * UACC_PER_ACC,
+      beacon_delay_blocks: 2n,
+      commit_seconds: 120n,
+      reveal_seconds: 120n,
+      min_reveal_bps: 5000n,
+      appeal_seconds: DAY_SECONDS,
+      appeal_deposit: 100n * UACC_PER_ACC,
+      appeal_committee_size: 100n,
+      benchmark_seconds: 600n,
+      compute_pot_bps: 1n,
+      review_pot_bps: 1n,
+      marketplace_subsidy_bps: 1000n,
+    },
+    reputation: {
+      half_life_seconds: 90n * DAY_SECONDS,
+      task_completed: 100_000n,
+      task_rejected: 300_000n,
+      task_expired: 200_000n,
+      review_majority: 20_000n,
+      review_minority: 50_000n,
+      review_no_reveal: 100_000n,
+      // At ~1 block/s a steady gain g per block settles at g x half-life / ln 2 = g x 11.2 million: 1 per signed block
+      // reaches 0.09 units in a day, 2.3 in 30 days (factor 1.53) and tends to 11.2 (factor 1.85); a validator missing
+      // more than 1 block in 11 loses reputation.
+      validator_signed: 1n,
+      validator_missed: 10n,
+      validator_double_sign: 5_000_000n,
+      compute_benchmark: 500_000n,
+      compute_uptime: 10_000n,
+      endorsement_max_per_endorser: 10n,
+      endorsement_credit: 100_000n,
+      // 10x the agent bond: a bond-only endorser's credit weighs 1/10, so Sybil endorsements cost real stake
+      endorsement_full_stake: 100_000n * UACC_PER_ACC,
     },
   };
 }

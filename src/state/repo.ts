@@ -19,6 +19,13 @@ export const Namespace = {
   UNBONDING: 0x08,
   SLASH_ESCROW: 0x09,
   EMISSION: 0x0a,
+  // issue 7: each module appends its own namespaces here (never renumber)
+  BEACON: 0x0b,
+  TASK: 0x0c,
+  TASK_QUEUE: 0x0d,
+  REVIEW: 0x0e,
+  REPUTATION: 0x0f,
+  ENDORSEMENT: 0x10,
 } as const;
 
 /** 8-byte big-endian: ids and times in keys sort in numeric order. */
@@ -46,6 +53,12 @@ export class Repo<K, V> {
   async get(state: StateReader, k: K): Promise<V | undefined> {
     const v = await state.get(this.stateKey(k));
     return v === undefined ? undefined : this.codec.decode(v);
+  }
+
+  /** Many records in one round trip (the store's getMany), in the order of `keys`. */
+  async getMany(state: StateReader, keys: readonly K[]): Promise<Array<V | undefined>> {
+    const values = await state.getMany(keys.map((k) => this.stateKey(k)));
+    return values.map((v) => (v === undefined ? undefined : this.codec.decode(v)));
   }
 
   set(state: StateOverlay, k: K, value: V): void {

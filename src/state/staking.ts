@@ -13,6 +13,7 @@
 import { AppError } from '../errors.ts';
 import { compareBytes, equalBytes, toHex } from '../crypto/bytes.ts';
 import { addressOf } from '../crypto/keys.ts';
+import { blsPublicKeyProblem } from '../crypto/bls.ts';
 import { formatTime } from '../codec/time.ts';
 import type { Validator, ValidatorUpdate } from '../codec/types.ts';
 import { SCORE_ONE } from '../reputation/factor.ts';
@@ -29,11 +30,11 @@ import type { Genesis } from './genesis.ts';
 const NS_PER_SECOND = 1_000_000_000n;
 
 /**
- * A validator's reputation score (fixed point, SCORE_ONE = neutral). The reputation module of issue 7 supplies the
- * real one (signed and missed blocks, evidence, decay); until then every validator has the neutral score, so
- * power = stake.
+ * A validator's reputation score (fixed point, SCORE_ONE = neutral) for the block at time `now`. The app uses the
+ * reputation module's (src/reputation/module.ts: signed and missed blocks, evidence, decay; recorded at each epoch
+ * boundary, so reputation moves power only there); neutralScore gives power = stake.
  */
-export type ValidatorScorer = (state: StateReader, validator: Validator) => Promise<bigint>;
+export type ValidatorScorer = (state: StateReader, validator: Validator, params: AppParams, now: bigint) => Promise<bigint>;
 export const neutralScore: ValidatorScorer = async () => SCORE_ONE;
 
 /** May this validator hold power at `now`? */
@@ -51,7 +52,7 @@ export async function targetPowers(state: StateReader, params: AppParams, now: b
   const wanted = new Map<string, bigint>();
   const ranked: Array<{ v: Validator; power: bigint }> = [];
   for (const v of all) {
-    const power = (await isEligible(state, v, params, now)) ? votingPower(v.stake, await scorer(state, v)) : 0n;
+    const power = (await isEligible(state, v, params, now)) ? votingPower(v.stake, await scorer(state, v, params, now)) : 0n;
     wanted.set(toHex(v.address), power);
     if (power > 0n) ranked.push({ v, power });
   }
@@ -103,6 +104,7 @@ async function initGenesis(state: StateOverlay, genesis: Genesis): Promise<void>
       operator: v.address,
       jailedUntilNs: 0n,
       tombstoned: false,
+      blsPubKey: v.blsPubKey,
     });
   }
 }
@@ -113,6 +115,28 @@ async function anotherValidatorRemains(ctx: { state: StateReader; params: AppPar
     if (other.power > 0n && !equalBytes(other.address, v.address) && (await isEligible(ctx.state, other, ctx.params, ctx.time))) return true;
   }
   return false;
+}
+
+/**
+ * The BLS key a stake leaves on its validator. A new validator must name one: without it its proposals could never
+ * carry a valid beacon reveal. Once set it never changes (consensus checks a height's reveals against the key in
+ * state, and a key swapped between two blocks would let the proposer pick among reveals). No proof of possession:
+ * reveals are never aggregated, so a rogue key buys nothing, and registering another's key only makes one's own
+ * proposals invalid.
+ */
+function beaconKey(v: Validator, offered: Uint8Array): Uint8Array {
+  if (v.blsPubKey.length > 0) {
+    if (offered.length > 0 && !equalBytes(offered, v.blsPubKey)) {
+      throw new AppError('BAD_BLS_KEY', `validator ${toHex(v.address)} already has BLS key ${toHex(v.blsPubKey)}, which cannot change; leave bls_pub_key empty or send that key`);
+    }
+    return v.blsPubKey;
+  }
+  if (offered.length === 0) {
+    throw new AppError('BAD_BLS_KEY', `a validator's first stake must carry bls_pub_key (its 48-byte BLS key for beacon reveals); \`agentcluster tx staking stake\` derives it from the consensus key file, or pass --bls-pub-key`);
+  }
+  const problem = blsPublicKeyProblem(offered);
+  if (problem !== null) throw new AppError('BAD_BLS_KEY', `MsgStake.bls_pub_key ${problem}; send the key derived from the consensus key (agentcluster tx staking stake does)`);
+  return offered;
 }
 
 /** The signer's validator, or VALIDATOR_STATE saying it has none. */
@@ -144,7 +168,7 @@ export function stakingModule(scorer: ValidatorScorer = neutralScore): Module {
             throw new AppError('VALIDATOR_STATE', `validator ${toHex(address)} is tombstoned for double-signing and takes no new stake; use a new consensus key`);
           }
           const name = msg.moniker.length > 0 ? msg.moniker : toHex(ctx.signer).slice(0, 12);
-          v = existing ?? { address, pubKey, stake: 0n, power: 0n, name, operator: ctx.signer, jailedUntilNs: 0n, tombstoned: false };
+          v = existing ?? { address, pubKey, stake: 0n, power: 0n, name, operator: ctx.signer, jailedUntilNs: 0n, tombstoned: false, blsPubKey: new Uint8Array(0) };
           agents.set(ctx.state, ctx.signer, { ...agent, validator: address });
         } else {
           v = (await validators.get(ctx.state, agent.validator))!;
@@ -153,6 +177,7 @@ export function stakingModule(scorer: ValidatorScorer = neutralScore): Module {
           }
           if (v.tombstoned) throw new AppError('VALIDATOR_STATE', `validator ${toHex(v.address)} is tombstoned for double-signing and takes no new stake; to validate again, unstake what is left, deregister, wait for the bond, register again and stake with a new consensus key`);
         }
+        v = { ...v, blsPubKey: beaconKey(v, msg.blsPubKey) };
         const stake = v.stake + msg.amount;
         if (stake < p.min_stake) {
           throw new AppError('STAKE_TOO_SMALL', `a stake of ${stake} uacc is below staking.min_stake (${p.min_stake} uacc); stake at least ${p.min_stake - v.stake} uacc`);

@@ -15,7 +15,7 @@ import { checkSupply } from '../../src/state/economics.ts';
 import type { App } from '../../src/state/app.ts';
 import type { BlockOutput } from '../../src/state/executor.ts';
 import type { CommitVote } from '../../src/state/module.ts';
-import { CHAIN_ID, GENESIS_TIME, SECOND, allSigned, nextBlock, openApp } from './chain.ts';
+import { CHAIN_ID, GENESIS_TIME, SECOND, allSigned, genesisValidator, nextBlock, openApp } from './chain.ts';
 
 export const ACC = UACC_PER_ACC;
 export const DAY = 86_400n * SECOND;
@@ -42,7 +42,7 @@ export function agentsFixture(opts: { validators?: number; users?: number; param
   const genesis = buildGenesis({
     chainId: CHAIN_ID,
     genesisTime: GENESIS_TIME,
-    validators: validators.map((v, i) => ({ name: `v${i}`, publicKey: v.publicKey })),
+    validators: validators.map((v, i) => genesisValidator(`v${i}`, v)),
     accounts: users.map((u) => ({ category: 'marketplace' as const, address: addr(u), amount: 100_000n * ACC })),
     team: [{ address: addr(key(98)), amount: (appParams.supply.total_supply * appParams.supply.distribution_bps.team) / 10_000n }],
     appParams,
@@ -97,8 +97,9 @@ export class Driver {
   }
 
   /** Applies a block (one second after the head unless `time` is given) and checks the supply invariant after it. */
-  async block(txs: Uint8Array[] = [], opts: { time?: bigint; lastCommit?: CommitVote[]; evidence?: Evidence[] } = {}): Promise<BlockOutput> {
-    const out = await nextBlock(this.app, txs, undefined, opts);
+  async block(txs: Uint8Array[] = [], opts: { time?: bigint; lastCommit?: CommitVote[]; evidence?: Evidence[]; proposer?: KeyPair } = {}): Promise<BlockOutput> {
+    // Proposed (and its beacon reveal signed) by the first validator unless the test names another.
+    const out = await nextBlock(this.app, txs, opts.proposer ?? this.fx.validators[0], opts);
     await checkSupply(this.app.store);
     // A failed tx still bumped its nonce if it passed the ante checks; resync from the state.
     this.nonces.clear();

@@ -12,12 +12,36 @@ import type { BlockOutput } from '../../src/state/executor.ts';
 import type { CommitVote } from '../../src/state/module.ts';
 import type { Evidence } from '../../src/codec/types.ts';
 import { allValidators } from '../../src/state/validators.ts';
+import { blsPublicKey, blsSecretFromSeed, randaoSign } from '../../src/crypto/bls.ts';
+import { toHex } from '../../src/crypto/bytes.ts';
 
 export const CHAIN_ID = 'test-chain';
 export const GENESIS_TIME = 1_764_000_000_000_000_000n; // 2025-11-24T16:00:00Z
 export const SECOND = 1_000_000_000n;
 
 export const seededKey = (n: number): KeyPair => generateKeyPair(new Uint8Array(32).fill(n));
+
+// Deriving a BLS key costs a few ms: tests reuse each validator's.
+const blsSecrets = new Map<string, { secret: Uint8Array; publicKey: Uint8Array }>();
+function blsOf(k: KeyPair): { secret: Uint8Array; publicKey: Uint8Array } {
+  const id = toHex(k.secretKey);
+  let b = blsSecrets.get(id);
+  if (b === undefined) {
+    const secret = blsSecretFromSeed(k.secretKey);
+    b = { secret, publicKey: blsPublicKey(secret) };
+    blsSecrets.set(id, b);
+  }
+  return b;
+}
+
+/** The BLS public key a validator with consensus key `k` registers (derived from its seed, as the node does). */
+export const blsKeyOf = (k: KeyPair): Uint8Array => blsOf(k).publicKey;
+
+/** A real RANDAO reveal of validator `k` for `height` (as its node would put in its block). */
+export const revealOf = (k: KeyPair, height: bigint, chainId = CHAIN_ID): Uint8Array => randaoSign(blsOf(k).secret, chainId, height);
+
+/** A genesis validator entry for buildGenesis, BLS key included. */
+export const genesisValidator = (name: string, k: KeyPair, stake?: bigint) => ({ name, publicKey: k.publicKey, blsPubKey: blsKeyOf(k), ...(stake === undefined ? {} : { stake }) });
 
 export interface Fixture {
   genesis: Genesis;
@@ -37,7 +61,7 @@ export function fixture(opts: { users?: number; fund?: bigint; params?: (p: AppP
   const genesis = buildGenesis({
     chainId: CHAIN_ID,
     genesisTime: GENESIS_TIME,
-    validators: [{ name: 'v0', publicKey: validator.publicKey }],
+    validators: [genesisValidator('v0', validator)],
     accounts: users.map((u) => ({ category: 'marketplace' as const, address: addressOf(u.publicKey), amount: fund })),
     team: [{ address: addressOf(team.publicKey), amount: (appParams.supply.total_supply * appParams.supply.distribution_bps.team) / 10_000n }],
     appParams,
@@ -74,6 +98,8 @@ export interface NextBlockOptions {
   /** Default: every validator with power signed the previous block (allSigned). */
   lastCommit?: CommitVote[];
   evidence?: Evidence[];
+  /** Default: the proposer's real reveal for the height. */
+  randaoReveal?: Uint8Array;
 }
 
 /** Applies the next block (one second after the head, signed by every validator) and returns its output. */
@@ -87,5 +113,6 @@ export async function nextBlock(app: App, txs: Uint8Array[], proposer = seededKe
     txs,
     evidence: opts.evidence,
     lastCommit: opts.lastCommit ?? (await allSigned(app)),
+    randaoReveal: opts.randaoReveal ?? revealOf(proposer, head.height + 1n, app.genesis.chainId),
   });
 }

@@ -32,6 +32,8 @@ import {
 } from '../../src/codec/types.ts';
 import { addressOf, generateKeyPair, sign, type KeyPair } from '../../src/crypto/keys.ts';
 import { equalBytes, toHex } from '../../src/crypto/bytes.ts';
+import { validators as validatorRecords } from '../../src/state/validators.ts';
+import { blsKeyOf, revealOf } from './chain.ts';
 
 export const HOST_CHAIN = 'host-chain';
 export const HOST_GENESIS_TIME = 1_764_000_000_000_000_000n;
@@ -158,7 +160,7 @@ export class Harness {
     this.genesis = buildGenesis({
       chainId: HOST_CHAIN,
       genesisTime: HOST_GENESIS_TIME,
-      validators: this.keys.map((k, i) => ({ name: `v${i}`, publicKey: k.publicKey })),
+      validators: this.keys.map((k, i) => ({ name: `v${i}`, publicKey: k.publicKey, blsPubKey: blsKeyOf(k) })),
     });
     this.logger = pino({ level: 'debug' }, { write: (line: string) => { this.logs.push(JSON.parse(line) as LogLine); } });
   }
@@ -209,6 +211,11 @@ export class Harness {
     return k;
   }
 
+  /** The beacon reveal the validator with this address signs for `height` (what its block must carry). */
+  reveal(address: Uint8Array, height: bigint, chainId = HOST_CHAIN): Uint8Array {
+    return revealOf(this.keyOf(address), height, chainId);
+  }
+
   /** The validator set of a height, as the store holds it. */
   async setAt(height: bigint): Promise<ValidatorSet> {
     const bytes = await this.app.store.getValidatorSet(height);
@@ -220,10 +227,17 @@ export class Harness {
   async context(height: bigint): Promise<BlockContext> {
     const head = this.app.head();
     if (head.height !== height - 1n) throw new Error(`context(${height}) asked with the store at ${head.height}`);
+    const validators = await this.setAt(height);
+    const blsKeys = new Map<string, Uint8Array>();
+    for (const v of validators.validators) {
+      const record = await validatorRecords.get(this.app.store, v.address);
+      if (record !== undefined) blsKeys.set(toHex(v.address), record.blsPubKey);
+    }
     const common = {
       chainId: HOST_CHAIN,
       height,
-      validators: await this.setAt(height),
+      blsKeys,
+      validators,
       nextValidators: await this.setAt(height + 1n),
       consensusHash: consensusParamsHash(this.genesis.consensusParams),
       appHash: head.appHash,
@@ -335,7 +349,7 @@ export class Harness {
       const p = await this.until(`the host's proposal at ${height}/0`, () => this.hostProposal(height, 0));
       blockId = p.proposal.blockId;
     } else {
-      const built = makeBlock(await this.context(height), proposer.address, opts.txs ?? [], opts.evidence ?? []);
+      const built = makeBlock(await this.context(height), proposer.address, opts.txs ?? [], opts.evidence ?? [], this.reveal(proposer.address, height));
       blockId = built.blockId;
       this.receive(this.proposalMsg(this.keyOf(proposer.address), height, 0, built));
     }

@@ -74,3 +74,24 @@ export class NodeProcess {
     return this.exited;
   }
 }
+
+/**
+ * Polls `probe` until it returns a value other than undefined (errors count as "not yet"), or throws after ms, or as
+ * soon as `alive` names a process that died.
+ */
+export async function pollUntil<T>(what: string, ms: number, probe: () => Promise<T | undefined>, alive: () => string | null): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown = null;
+  for (;;) {
+    const dead = alive();
+    if (dead !== null) throw new Error(`${what}: ${dead}`);
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last === null ? '' : ` (last error: ${String(last)})`}`);
+    await new Promise((r) => setTimeout(r, 400));
+  }
+}

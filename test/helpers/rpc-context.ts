@@ -1,13 +1,13 @@
-// An RpcContext around a bare App, for tests of methods that read only the state (no mempool, events or consensus).
+// An RpcContext around a bare App, for tests of methods that read the state and the mempool (no events or consensus).
 import type { App } from '../../src/state/app.ts';
-import type { Mempool } from '../../src/mempool/mempool.ts';
+import { Mempool } from '../../src/mempool/mempool.ts';
 import type { RpcContext } from '../../src/rpc/context.ts';
 import { defaultConfig } from '../../src/node/config.ts';
 
 export function stateOnlyRpcContext(app: App): RpcContext {
   return {
     app,
-    mempool: null as unknown as Mempool, // the methods these tests call never touch it
+    mempool: new Mempool({ app, size: 1_000, maxTxsBytes: 1 << 20 }),
     events: { publish() {}, subscribe: () => () => {} },
     consensus: null,
     config: defaultConfig('test'),
