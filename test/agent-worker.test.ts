@@ -721,6 +721,11 @@ t.test('workerEnv', async (t) => {
   t.same(workerEnv(base), { TASK_ID: '7', TASK_KIND: 'task', TASK_INPUT: 'the input', RESULT_OUTPUT: '' });
   const withResult = { ...base, kind: 'benchmark', input: { hash: 'AB', uri: 'https://x', inline: '' }, result: { output: { hash: null, uri: '', inline: toBase64(utf8('42')) }, submitted_at: '', height: '3' } } as TaskJSON;
   t.same(workerEnv(withResult), { TASK_ID: '7', TASK_KIND: 'benchmark', TASK_INPUT: '', RESULT_OUTPUT: '42' }, 'no inline input: empty; the result output decoded');
+  // A payload with NUL bytes (any bytes are valid on chain) must not stop the command from starting.
+  const nul = { ...base, input: { hash: null, uri: '', inline: toBase64(utf8('a\0b')) } } as unknown as TaskJSON;
+  t.equal(workerEnv(nul).TASK_INPUT, 'ab', 'NUL bytes dropped from the environment');
+  const out = await runCommand('printf %s "$TASK_INPUT"; cat >/dev/null', JSON.stringify({ task: nul }), workerEnv(nul), 5_000);
+  t.equal(text(out), 'ab', 'the command runs with it');
 });
 
 t.test('journal: path, missing, round trip, garbage', async (t) => {

@@ -319,6 +319,21 @@ t.test('slash hook and restoreSlash (the appeal governance runs)', async (t) => 
   t.same(await slash(state, d.params, { height: 10n, time: d.time }, addr(key(70)), 'missed_reveal', 10n), { escrowId: null, amount: 0n }, 'nothing at risk');
 });
 
+t.test('task infractions take from the agent bond only; consensus infractions from the validator stake too', async (t) => {
+  const d = await Driver.open(agentsFixture(), t.teardown);
+  const v = d.fx.validators[0]; // a genesis validator: an agent with a bond and a validator stake
+  const before = (await validators.get(d.app.store, addr(v)))!.stake;
+  const bond = (await getAgent(d.app.store, addr(v)))!.bond;
+  const s = new StateOverlay(d.app.store);
+  const r = await slash(s, d.params, { height: 10n, time: d.time }, addr(v), 'missed_reveal', 10n);
+  t.equal(r.amount, (bond * d.params.slashing.severity_bps.missed_reveal) / 10_000n, 'missed reveal: its share of the bond');
+  t.equal((await validators.get(s, addr(v)))!.stake, before, 'the validator stake untouched');
+  const c = new StateOverlay(d.app.store);
+  const dbl = await slash(c, d.params, { height: 10n, time: d.time }, addr(v), 'double_sign', 10n);
+  const sev = d.params.slashing.severity_bps.double_sign;
+  t.equal(dbl.amount, (before * sev) / 10_000n + (bond * sev) / 10_000n, 'double sign: stake and bond');
+});
+
 t.test('rewards: fees and the validators emission go to the signers of the previous block, pro rata to power', async (t) => {
   const d = await Driver.open(agentsFixture({ validators: 3 }), t.teardown);
   const [v0, v1, v2] = d.fx.validators;

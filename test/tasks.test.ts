@@ -244,6 +244,16 @@ t.test('execute: only the accepted assignee, by the deadline; a result starts th
   t.equal(r.result.code, code('DEADLINE_PASSED'), `late result: ${r.result.log}`);
 });
 
+t.test('execute: an executor that deregistered after accepting cannot submit (its leaving bond would escape the slash)', async (t) => {
+  const w = await world(t);
+  const { d } = w;
+  const { id, assignee } = await submit(w, { deadline: d.time + 60n * SECOND });
+  await expectOk(d.run(assignee, ref('accept_task', id)), 'accept');
+  await expectOk(d.run(assignee, { type: 'deregister_agent', value: {} } as Msg), 'deregister');
+  await rejects(t, d, assignee, resultMsg(id), 'NOT_AN_AGENT', 'result after deregistering');
+  t.equal((await task(d, id)).status, 'accepted', 'nothing changed: the task expires at its deadline, refunded');
+});
+
 t.test('deadline missed by an executor: it loses task_expired, the bounty returns; not reassigned', async (t) => {
   const w = await world(t);
   const { d } = w;

@@ -33,6 +33,8 @@ export const RESEND_AFTER_BLOCKS = 5n;
 const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 /** How long a command may run when the task gives no earlier bound. */
 const COMMAND_TIMEOUT_MS = 10 * 60_000;
+/** Commands (executions and reviews) one worker runs at once. */
+const MAX_COMMANDS = 4;
 /** A tick also runs on this period, in case the WebSocket misses a block. */
 const POLL_MS = 2_000;
 
@@ -100,6 +102,11 @@ export class Worker {
   private firstTick = true;
   /** The journal write in progress (they are serialized, each writing the journal as it is when it runs). */
   private saving: Promise<void> = Promise.resolve();
+  /** A journal write waiting for the one in progress; later changes join it. */
+  private queuedSave: Promise<void> | null = null;
+  /** Commands running now, and the duties waiting for one to end. */
+  private commands = 0;
+  private readonly slots: Array<() => void> = [];
   /** The broadcast in progress (they are serialized). */
   private sending: Promise<void> = Promise.resolve();
   private chainId = '';
@@ -283,11 +290,26 @@ export class Worker {
       .finally(() => this.running.delete(key));
   }
 
+  /**
+   * Runs `fn` when fewer than MAX_COMMANDS commands run: a burst of duties (a hundred committee seats drawn at once)
+   * would otherwise start a hundred processes together and make every one of them late for its phase.
+   */
+  private async limited<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.commands >= MAX_COMMANDS) await new Promise<void>((r) => this.slots.push(r));
+    this.commands++;
+    try {
+      return await fn();
+    } finally {
+      this.commands--;
+      this.slots.shift()?.();
+    }
+  }
+
   private async execute(task: TaskJSON): Promise<Msg> {
     const id = task.id;
     let output = this.journal.results[id];
     if (output === undefined) {
-      const stdout = await runCommand(this.opts.exec, JSON.stringify({ task }), workerEnv(task), timeoutFor(this.lastTime, task));
+      const stdout = await this.limited(() => runCommand(this.opts.exec, JSON.stringify({ task }), workerEnv(task), timeoutFor(this.lastTime, task)));
       output = toBase64(stdout);
       this.journal.results[id] = output;
       await this.saveJournal();
@@ -301,9 +323,10 @@ export class Worker {
     const jkey = `${id}/${duty.round}`;
     let j = this.journal.reviews[jkey];
     if (j === undefined) {
-      if (this.opts.review === undefined) throw new AppError('BAD_CONFIG', `drawn to review task ${id} but no --review command was given; such duties go unrevealed and are slashed`);
+      const review = this.opts.review;
+      if (review === undefined) throw new AppError('BAD_CONFIG', `drawn to review task ${id} but no --review command was given; such duties go unrevealed and are slashed`);
       const result = duty.task.result;
-      const stdout = await runCommand(this.opts.review, JSON.stringify({ task: duty.task, result }), workerEnv(duty.task), timeoutFor(this.lastTime, duty.task, duty.ends));
+      const stdout = await this.limited(() => runCommand(review, JSON.stringify({ task: duty.task, result }), workerEnv(duty.task), timeoutFor(this.lastTime, duty.task, duty.ends)));
       j = { approve: parseVerdict(new TextDecoder().decode(stdout)), salt: toHex(newReviewSalt()), at: this.lastTime };
       this.journal.reviews[jkey] = j;
       await this.saveJournal(); // before the commit leaves: the reveal must match it after any restart
@@ -326,8 +349,18 @@ export class Worker {
     return { hash: sha256(output), uri: '', inline: new Uint8Array(0) };
   }
 
+  /**
+   * Writes the journal as it is when the write starts. Writes run one at a time, and callers arriving while one waits
+   * to start share it (a burst of commits costs one fsync, not one each); each caller resolves only once a write that
+   * started after its change is on disk.
+   */
   private saveJournal(): Promise<void> {
-    const saved = this.saving.then(() => writeJournal(this.opts.dir, this.journalPath, this.journal));
+    if (this.queuedSave !== null) return this.queuedSave;
+    const saved = this.saving.then(() => {
+      this.queuedSave = null;
+      return writeJournal(this.opts.dir, this.journalPath, this.journal);
+    });
+    this.queuedSave = saved;
     this.saving = saved.catch(() => undefined);
     return saved;
   }
@@ -378,9 +411,13 @@ class Refused extends AppError {
   }
 }
 
-/** Environment for the commands besides the JSON on stdin: the plain-text essentials, for shell one-liners. */
+/**
+ * Environment for the commands besides the JSON on stdin: the plain-text essentials, for shell one-liners. An
+ * environment value cannot hold a NUL byte (the command would not start at all), so NULs are dropped here; the
+ * exact bytes are in the stdin JSON (base64).
+ */
 export function workerEnv(task: TaskJSON): Record<string, string> {
-  const text = (b64: string | undefined): string => (b64 === undefined || b64 === '' ? '' : new TextDecoder().decode(fromBase64(b64)));
+  const text = (b64: string | undefined): string => (b64 === undefined || b64 === '' ? '' : new TextDecoder().decode(fromBase64(b64)).replaceAll('\0', ''));
   return { TASK_ID: task.id, TASK_KIND: task.kind, TASK_INPUT: text(task.input.inline), RESULT_OUTPUT: text(task.result?.output.inline) };
 }
 

@@ -38,9 +38,14 @@ export interface SlashResult {
 
 const cut = (holding: bigint, bps: bigint): bigint => (holding * bps) / BPS;
 
+/** Task infractions (an agent's work, not its validation) reach its bond only, never its validator stake. */
+const BOND_ONLY: ReadonlySet<SlashKind> = new Set<SlashKind>(['fraudulent_result', 'missed_reveal']);
+
 /**
  * Slashes an agent for an infraction of `kind` committed at `infractionHeight` (the hook the tasks module calls for
- * fraudulent results and missed reveals). Moves the slashed tokens into a new slash escrow.
+ * fraudulent results and missed reveals). Moves the slashed tokens into a new slash escrow. Consensus infractions
+ * take from the stake, the bond and the unbonding entries; task infractions from the bond and its unbonding only, so
+ * a validator that also reviews risks its agent bond for its reviews, not the stake that secures consensus.
  */
 export async function slash(
   state: StateOverlay,
@@ -53,8 +58,9 @@ export async function slash(
   const bps = params.slashing.severity_bps[kind];
   let taken = 0n;
   const agent = await getAgent(state, agentAddress);
+  const bondOnly = BOND_ONLY.has(kind);
   if (agent !== undefined) {
-    if (agent.validator.length > 0) {
+    if (agent.validator.length > 0 && !bondOnly) {
       const v = await validators.get(state, agent.validator);
       if (v !== undefined) {
         const c = cut(v.stake, bps);
@@ -69,6 +75,7 @@ export async function slash(
   let bondEntryGone = false;
   for (const [key, u] of await unbondingsOf(state, agentAddress)) {
     if (u.createdHeight + VALIDATOR_UPDATE_DELAY < infractionHeight) continue;
+    if (bondOnly && u.kind !== 'bond') continue;
     const c = cut(u.amount, bps);
     if (c === 0n) continue;
     if (c === u.amount) {

@@ -459,7 +459,8 @@ async function finalize(c: Ctx, task: Task): Promise<void> {
     for (const m of members) {
       if (!m.revealed) {
         await adjustReputation(c.state, c.params, m.reviewer, 'task', -rp.review_no_reveal, c.time);
-        await slashFor(c, task, m.reviewer, 'missed_reveal', header.settledHeight);
+        // Infraction at the draw: a member that deregisters after being drawn still answers for its seat.
+        await slashFor(c, task, m.reviewer, 'missed_reveal', header.drawnHeight);
       } else if (judged) {
         await adjustReputation(c.state, c.params, m.reviewer, 'task', withFinal(m) ? rp.review_majority : -rp.review_minority, c.time);
       }
@@ -665,6 +666,9 @@ export const tasksModule: Module = {
       if (task.status !== 'accepted') throw wrongState(task, task.status === 'assigned' ? 'accept it first (accept_task)' : 'its result is already in');
       if (ctx.time > task.deadlineNs) throw new AppError('DEADLINE_PASSED', `task ${task.id}'s deadline ${formatTime(task.deadlineNs)} has passed; the result is too late`);
       checkInline(msg.output, 'output', ctx.params);
+      // Only an active agent: one that deregistered meanwhile has its bond leaving, out of reach of the slash a false
+      // result earns (slashing reaches unbondings created from the result's height - 1 on, not before).
+      await requireActiveAgent(ctx);
       const drawHeight = ctx.height + beaconDelay(ctx.params.tasks);
       putTask(ctx.state, { ...task, status: 'awaiting_committee', output: withHash(msg.output), resultNs: ctx.time, resultHeight: ctx.height, round: 0, drawHeight, timerNs: 0n }, task);
       ctx.events.push(event('task_result', { task: s(task.id), executor: toHex(ctx.signer), output_hash: toHex(withHash(msg.output).hash), committee_height: s(drawHeight) }));

@@ -2,13 +2,13 @@
 // has every field and its numbers agree with each other. Plus the command-line checks and the signing workers.
 import t from 'tap';
 import { join } from 'node:path';
-import { createDevnet, FAUCET_KEY_FILE } from '../src/node/devnet.ts';
-import { runCli } from '../src/cli/index.ts';
-import type { Io } from '../src/cli/command.ts';
-import { measureVerifyRate, signAll } from '../src/cli/bench.ts';
-import { toHex } from '../src/crypto/bytes.ts';
-import { NodeProcess } from './helpers/proc.ts';
-import { tempDir } from './helpers/tmp.ts';
+import { createDevnet, FAUCET_KEY_FILE } from '../../src/node/devnet.ts';
+import { runCli } from '../../src/cli/index.ts';
+import type { Io } from '../../src/cli/command.ts';
+import { measureVerifyRate, signAll } from '../../src/cli/bench.ts';
+import { toHex } from '../../src/crypto/bytes.ts';
+import { NodeProcess } from '../helpers/proc.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';

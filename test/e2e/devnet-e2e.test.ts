@@ -7,11 +7,11 @@ import t, { type Test } from 'tap';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { homePaths } from '../src/node/config.ts';
-import { sampleValue } from '../src/node/metrics.ts';
-import { createDevnet, PORT_STRIDE, type DevnetNode } from '../src/node/devnet.ts';
-import { NodeProcess, type LogLine } from './helpers/proc.ts';
-import { tempDir } from './helpers/tmp.ts';
+import { homePaths } from '../../src/node/config.ts';
+import { sampleValue } from '../../src/node/metrics.ts';
+import { createDevnet, PORT_STRIDE, type DevnetNode } from '../../src/node/devnet.ts';
+import { NodeProcess, type LogLine } from '../helpers/proc.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const VALIDATORS = 4;
 

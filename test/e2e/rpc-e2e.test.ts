@@ -5,26 +5,26 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { runCli } from '../src/cli/index.ts';
-import type { Io } from '../src/cli/command.ts';
-import { homePaths } from '../src/node/config.ts';
-import { addressOf, keyFileFromJSON } from '../src/crypto/keys.ts';
-import { toHex } from '../src/crypto/bytes.ts';
-import { sha256 } from '../src/crypto/hash.ts';
-import { buildGenesis, genesisToJSON } from '../src/state/genesis.ts';
-import { defaultAppParams } from '../src/state/params.ts';
-import { signTx } from '../src/codec/tx.ts';
-import { TxCodec } from '../src/codec/types.ts';
-import { RpcClient, RpcClientError, supplyPartsSum } from '../src/rpc/client.ts';
-import { NodeProcess } from './helpers/proc.ts';
-import { CHAIN_ID, genesisValidator, seededKey, send, sendBody } from './helpers/chain.ts';
-import { tempDir } from './helpers/tmp.ts';
+import { runCli } from '../../src/cli/index.ts';
+import type { Io } from '../../src/cli/command.ts';
+import { homePaths } from '../../src/node/config.ts';
+import { addressOf, keyFileFromJSON } from '../../src/crypto/keys.ts';
+import { toHex } from '../../src/crypto/bytes.ts';
+import { sha256 } from '../../src/crypto/hash.ts';
+import { buildGenesis, genesisToJSON } from '../../src/state/genesis.ts';
+import { defaultAppParams } from '../../src/state/params.ts';
+import { signTx } from '../../src/codec/tx.ts';
+import { TxCodec } from '../../src/codec/types.ts';
+import { RpcClient, RpcClientError, supplyPartsSum } from '../../src/rpc/client.ts';
+import { NodeProcess } from '../helpers/proc.ts';
+import { CHAIN_ID, genesisValidator, seededKey, send, sendBody } from '../helpers/chain.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const SENDERS = 20;
 const PER_SENDER = 500;
 const FIRST_SEED = 100;
 const FUND = 1_000_000_000n; // uacc per funded account
-const LOAD_CLIENT = fileURLToPath(new URL('./helpers/load-client.ts', import.meta.url));
+const LOAD_CLIENT = fileURLToPath(new URL('../helpers/load-client.ts', import.meta.url));
 
 const quiet: Io = { stdout: { write: () => true }, stderr: { write: () => true } };
 

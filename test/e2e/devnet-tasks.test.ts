@@ -11,23 +11,23 @@
 import t, { type Test } from 'tap';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { homePaths } from '../src/node/config.ts';
-import { createDevnet, ATTESTATION_AUTHORITY_KEY_FILE, FAUCET_KEY_FILE, type DevnetNode } from '../src/node/devnet.ts';
-import { DEFAULT_TEMPLATE_PATH, loadGenesisFile } from '../src/state/genesis.ts';
-import { addressOf, generateKeyPair, keyFileFromJSON, type KeyPair } from '../src/crypto/keys.ts';
-import { toHex } from '../src/crypto/bytes.ts';
-import { signTx } from '../src/codec/tx.ts';
-import type { Msg } from '../src/codec/types.ts';
-import { parseTime } from '../src/codec/time.ts';
-import { issueAuthorityAttestation } from '../src/state/attestation.ts';
-import { BPS, UACC_PER_ACC } from '../src/state/params.ts';
-import { Keyring } from '../src/cli/keyring.ts';
-import { estimateGas } from '../src/cli/tx.ts';
-import { RpcClient, supplyPartsSum, type EventJSON, type TaskJSON } from '../src/rpc/client.ts';
-import type { AppParamsJSON } from '../src/state/genesis.ts';
-import { NodeProcess, pollUntil } from './helpers/proc.ts';
-import { freeBasePort } from './helpers/ports.ts';
-import { tempDir } from './helpers/tmp.ts';
+import { homePaths } from '../../src/node/config.ts';
+import { createDevnet, ATTESTATION_AUTHORITY_KEY_FILE, FAUCET_KEY_FILE, type DevnetNode } from '../../src/node/devnet.ts';
+import { DEFAULT_TEMPLATE_PATH, loadGenesisFile } from '../../src/state/genesis.ts';
+import { addressOf, generateKeyPair, keyFileFromJSON, type KeyPair } from '../../src/crypto/keys.ts';
+import { toHex } from '../../src/crypto/bytes.ts';
+import { signTx } from '../../src/codec/tx.ts';
+import type { Msg } from '../../src/codec/types.ts';
+import { parseTime } from '../../src/codec/time.ts';
+import { issueAuthorityAttestation } from '../../src/state/attestation.ts';
+import { BPS, UACC_PER_ACC } from '../../src/state/params.ts';
+import { Keyring } from '../../src/cli/keyring.ts';
+import { estimateGas } from '../../src/cli/tx.ts';
+import { RpcClient, supplyPartsSum, type EventJSON, type TaskJSON } from '../../src/rpc/client.ts';
+import type { AppParamsJSON } from '../../src/state/genesis.ts';
+import { NodeProcess, pollUntil } from '../helpers/proc.ts';
+import { freeBasePort } from '../helpers/ports.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const ACC = UACC_PER_ACC;
 const VALIDATORS = 4;
@@ -92,7 +92,7 @@ t.test('agents running `agent run` complete 100 tasks; the dishonest one is reje
     dir.remove();
   });
 
-  // Short task params: committees of 3, 10 s per phase (10 workers and 4 nodes share 2 cores, and 100 tasks arrive
+  // Short task params: committees of 3, 15 s per phase (10 workers and 4 nodes share 2 cores, and 100 tasks arrive
   // at once: each worker then has dozens of commits to send within the phase).
   const template = JSON.parse(await readFile(DEFAULT_TEMPLATE_PATH, 'utf8'));
   Object.assign(template.app_state.params.tasks, {
@@ -100,8 +100,8 @@ t.test('agents running `agent run` complete 100 tasks; the dishonest one is reje
     committee_min: '3',
     committee_max: '3',
     beacon_delay_blocks: '1',
-    commit_seconds: '10',
-    reveal_seconds: '10',
+    commit_seconds: '15',
+    reveal_seconds: '15',
     // One reveal of three decides: on a loaded 2-core machine a worker is sometimes late for a phase, and a task
     // without a verdict would fail the outcome checks below for a reason that is not the rules'.
     min_reveal_bps: '3333',

@@ -9,18 +9,18 @@
 import t, { type Test } from 'tap';
 import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { homePaths } from '../src/node/config.ts';
-import { createDevnet, type DevnetNode } from '../src/node/devnet.ts';
-import { loadGenesisFile } from '../src/state/genesis.ts';
-import { addressOf, keyFileFromJSON } from '../src/crypto/keys.ts';
-import { fromBase64, toBase64, toHex } from '../src/crypto/bytes.ts';
-import { ValidatorCodec } from '../src/codec/types.ts';
-import { BPS } from '../src/state/params.ts';
-import { JAILED_FOREVER } from '../src/state/validators.ts';
-import { RpcClient, supplyPartsSum, type BlockResultsResult, type EventJSON } from '../src/rpc/client.ts';
-import { NodeProcess, pollUntil } from './helpers/proc.ts';
-import { freeBasePort } from './helpers/ports.ts';
-import { tempDir } from './helpers/tmp.ts';
+import { homePaths } from '../../src/node/config.ts';
+import { createDevnet, type DevnetNode } from '../../src/node/devnet.ts';
+import { loadGenesisFile } from '../../src/state/genesis.ts';
+import { addressOf, keyFileFromJSON } from '../../src/crypto/keys.ts';
+import { fromBase64, toBase64, toHex } from '../../src/crypto/bytes.ts';
+import { ValidatorCodec } from '../../src/codec/types.ts';
+import { BPS } from '../../src/state/params.ts';
+import { JAILED_FOREVER } from '../../src/state/validators.ts';
+import { RpcClient, supplyPartsSum, type BlockResultsResult, type EventJSON } from '../../src/rpc/client.ts';
+import { NodeProcess, pollUntil } from '../helpers/proc.ts';
+import { freeBasePort } from '../helpers/ports.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const VALIDATORS = 4;
 /** Index of the validator whose key is copied, and of the node that gets the copy (the full node after the four). */

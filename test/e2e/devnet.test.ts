@@ -14,20 +14,20 @@ import {
   ATTESTATION_AUTHORITY_NAME,
   FAUCET_AMOUNT,
   PORT_STRIDE,
-} from '../src/node/devnet.ts';
-import { formatTime, parseTime } from '../src/codec/time.ts';
-import { homePaths, loadConfig } from '../src/node/config.ts';
-import { genesisHash, loadGenesisFile } from '../src/state/genesis.ts';
-import { Keyring } from '../src/cli/keyring.ts';
-import { addressOf, generateKeyPair, keyFileFromJSON } from '../src/crypto/keys.ts';
-import { toHex } from '../src/crypto/bytes.ts';
-import { peerIdOf } from '../src/p2p/identity.ts';
-import { runCli } from '../src/cli/index.ts';
-import type { Io } from '../src/cli/command.ts';
-import { RpcClient } from '../src/rpc/client.ts';
-import { tempDir } from './helpers/tmp.ts';
+} from '../../src/node/devnet.ts';
+import { formatTime, parseTime } from '../../src/codec/time.ts';
+import { homePaths, loadConfig } from '../../src/node/config.ts';
+import { genesisHash, loadGenesisFile } from '../../src/state/genesis.ts';
+import { Keyring } from '../../src/cli/keyring.ts';
+import { addressOf, generateKeyPair, keyFileFromJSON } from '../../src/crypto/keys.ts';
+import { toHex } from '../../src/crypto/bytes.ts';
+import { peerIdOf } from '../../src/p2p/identity.ts';
+import { runCli } from '../../src/cli/index.ts';
+import type { Io } from '../../src/cli/command.ts';
+import { RpcClient } from '../../src/rpc/client.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const SCRIPT = fileURLToPath(new URL('../scripts/devnet.ts', import.meta.url));
+const SCRIPT = fileURLToPath(new URL('../../scripts/devnet.ts', import.meta.url));
 
 async function readJson(path: string): Promise<any> {
   return JSON.parse(await readFile(path, 'utf8'));
