@@ -40,8 +40,9 @@ export class Repo<K, V> {
   private readonly encodeKey: (k: K) => Uint8Array;
   private readonly codec: RecordCodec<V>;
 
-  constructor(namespace: number, encodeKey: (k: K) => Uint8Array, codec: RecordCodec<V>) {
-    this.prefix = new Uint8Array([namespace]);
+  /** `prefix`: a namespace byte, or a longer prefix inside one (a module keeping several tables in its namespace). */
+  constructor(prefix: number | Uint8Array, encodeKey: (k: K) => Uint8Array, codec: RecordCodec<V>) {
+    this.prefix = typeof prefix === 'number' ? new Uint8Array([prefix]) : prefix;
     this.encodeKey = encodeKey;
     this.codec = codec;
   }
@@ -70,8 +71,13 @@ export class Repo<K, V> {
   }
 
   /** Every record, in key order, with its key suffix (the bytes encodeKey produced). */
-  async all(state: StateReader): Promise<Array<[Uint8Array, V]>> {
-    const rows = await state.entries(this.prefix);
+  all(state: StateReader): Promise<Array<[Uint8Array, V]>> {
+    return this.entries(state);
+  }
+
+  /** The records whose key suffix starts with `sub`, in key order, each with its whole key suffix. */
+  async entries(state: StateReader, sub: Uint8Array = new Uint8Array(0)): Promise<Array<[Uint8Array, V]>> {
+    const rows = await state.entries(concat(this.prefix, sub));
     return rows.map(([k, v]) => [k.subarray(this.prefix.length), this.codec.decode(v)]);
   }
 }

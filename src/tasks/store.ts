@@ -31,53 +31,17 @@ import {
   type TaskEscrow,
   type TaskStatus,
 } from '../codec/types.ts';
-import { Namespace, u64Key, type RecordCodec } from '../state/repo.ts';
+import { Namespace, Repo, u64Key } from '../state/repo.ts';
 import type { StateReader } from '../state/store.ts';
 import type { StateOverlay } from '../state/overlay.ts';
 
 const MARK = Uint8Array.of(1);
 
-/** A typed table under a multi-byte prefix (Repo's prefix is the namespace byte alone). */
-class Table<K, V> {
-  readonly prefix: Uint8Array;
-  private readonly encodeKey: (k: K) => Uint8Array;
-  private readonly codec: RecordCodec<V>;
-
-  constructor(prefix: Uint8Array, encodeKey: (k: K) => Uint8Array, codec: RecordCodec<V>) {
-    this.prefix = prefix;
-    this.encodeKey = encodeKey;
-    this.codec = codec;
-  }
-
-  stateKey(k: K): Uint8Array {
-    return concat(this.prefix, this.encodeKey(k));
-  }
-
-  async get(state: StateReader, k: K): Promise<V | undefined> {
-    const v = await state.get(this.stateKey(k));
-    return v === undefined ? undefined : this.codec.decode(v);
-  }
-
-  set(state: StateOverlay, k: K, v: V): void {
-    state.set(this.stateKey(k), this.codec.encode(v));
-  }
-
-  delete(state: StateOverlay, k: K): void {
-    state.delete(this.stateKey(k));
-  }
-
-  /** Every record under `sub` (a key prefix inside the table), with its key suffix after the table prefix. */
-  async entries(state: StateReader, sub: Uint8Array = new Uint8Array(0)): Promise<Array<[Uint8Array, V]>> {
-    const rows = await state.entries(concat(this.prefix, sub));
-    return rows.map(([k, v]) => [k.subarray(this.prefix.length), this.codec.decode(v)]);
-  }
-}
-
 const ns = (namespace: number, ...sub: number[]): Uint8Array => Uint8Array.of(namespace, ...sub);
 
-const counter = new Table<null, { nextId: bigint }>(ns(Namespace.TASK, 0x00), () => new Uint8Array(0), TaskCounterCodec);
-export const taskTable = new Table<bigint, Task>(ns(Namespace.TASK, 0x01), u64Key, TaskCodec);
-export const escrowTable = new Table<bigint, TaskEscrow>(ns(Namespace.TASK, 0x02), u64Key, TaskEscrowCodec);
+const counter = new Repo<null, { nextId: bigint }>(ns(Namespace.TASK, 0x00), () => new Uint8Array(0), TaskCounterCodec);
+export const taskTable = new Repo<bigint, Task>(ns(Namespace.TASK, 0x01), u64Key, TaskCodec);
+export const escrowTable = new Repo<bigint, TaskEscrow>(ns(Namespace.TASK, 0x02), u64Key, TaskEscrowCodec);
 
 const TIME_QUEUE = ns(Namespace.TASK_QUEUE, 0x01);
 const HEIGHT_QUEUE = ns(Namespace.TASK_QUEUE, 0x02);
@@ -91,8 +55,8 @@ const BENCHMARKS = ns(Namespace.TASK_QUEUE, 0x14);
 export const STATUS_CODES: Record<TaskStatus, number> = Object.fromEntries(TASK_STATUSES.map((s, i) => [s, i + 1])) as Record<TaskStatus, number>;
 
 const roundKey = (taskId: bigint, round: number): Uint8Array => concat(u64Key(taskId), Uint8Array.of(round));
-const roundTable = new Table<{ taskId: bigint; round: number }, ReviewRound>(ns(Namespace.REVIEW), (k) => concat(roundKey(k.taskId, k.round), Uint8Array.of(0x00)), ReviewRoundCodec);
-const memberTable = new Table<{ taskId: bigint; round: number; reviewer: Uint8Array }, ReviewMember>(
+const roundTable = new Repo<{ taskId: bigint; round: number }, ReviewRound>(ns(Namespace.REVIEW), (k) => concat(roundKey(k.taskId, k.round), Uint8Array.of(0x00)), ReviewRoundCodec);
+const memberTable = new Repo<{ taskId: bigint; round: number; reviewer: Uint8Array }, ReviewMember>(
   ns(Namespace.REVIEW),
   (k) => concat(roundKey(k.taskId, k.round), Uint8Array.of(0x01), k.reviewer),
   ReviewMemberCodec,

@@ -18,7 +18,7 @@ import { ValidatorCodec } from '../../src/codec/types.ts';
 import { BPS } from '../../src/state/params.ts';
 import { JAILED_FOREVER } from '../../src/state/validators.ts';
 import { RpcClient, supplyPartsSum, type BlockResultsResult, type EventJSON } from '../../src/rpc/client.ts';
-import { NodeProcess, pollUntil } from '../helpers/proc.ts';
+import { NodeProcess, killedAtTeardown, pollUntil } from '../helpers/proc.ts';
 import { freeBasePort } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -58,17 +58,7 @@ async function hashesOf(c: RpcClient, max: bigint): Promise<Map<bigint, string>>
 
 t.test('one validator key in two processes: duplicate-vote evidence, slash, tombstone, no fork', { timeout: TEST_TIMEOUT_MS }, async (t: Test) => {
   const dir = tempDir('ac-devnet-double-sign-');
-  const procs: NodeProcess[] = [];
-  // Should this process end without running the teardown (a timeout of the whole file), the nodes die with it.
-  const killAll = () => {
-    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  };
-  process.once('exit', killAll);
-  t.teardown(async () => {
-    process.off('exit', killAll);
-    await Promise.all(procs.map((p) => p.kill('SIGKILL')));
-    dir.remove();
-  });
+  const procs = killedAtTeardown(t, dir.remove);
   const nodes: DevnetNode[] = await createDevnet({ validators: VALIDATORS, fullNodes: 1, dir: join(dir.path, 'net'), basePort: await freeBasePort(VALIDATORS + 1) });
 
   // The fifth node keeps its own node key (its own libp2p identity) and fresh priv_validator_state.json, but signs

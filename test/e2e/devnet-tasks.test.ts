@@ -25,7 +25,7 @@ import { Keyring } from '../../src/cli/keyring.ts';
 import { estimateGas } from '../../src/cli/tx.ts';
 import { RpcClient, supplyPartsSum, type EventJSON, type TaskJSON } from '../../src/rpc/client.ts';
 import type { AppParamsJSON } from '../../src/state/genesis.ts';
-import { NodeProcess, pollUntil } from '../helpers/proc.ts';
+import { NodeProcess, killedAtTeardown, pollUntil } from '../helpers/proc.ts';
 import { freeBasePort } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -80,17 +80,7 @@ class Sender {
 t.test('agents running `agent run` complete 100 tasks; the dishonest one is rejected and slashed', { timeout: TEST_TIMEOUT_MS }, async (t: Test) => {
   const t0 = Date.now();
   const dir = tempDir('ac-devnet-tasks-');
-  const procs: NodeProcess[] = [];
-  const killAll = () => {
-    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  };
-  process.once('exit', killAll);
-  t.teardown(async () => {
-    process.off('exit', killAll);
-    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-    await Promise.all(procs.map((p) => p.exited));
-    dir.remove();
-  });
+  const procs = killedAtTeardown(t, dir.remove);
 
   // Short task params: committees of 3, 15 s per phase (10 workers and 4 nodes share 2 cores, and 100 tasks arrive
   // at once: each worker then has dozens of commits to send within the phase).

@@ -95,3 +95,21 @@ export async function pollUntil<T>(what: string, ms: number, probe: () => Promis
     await new Promise((r) => setTimeout(r, 400));
   }
 }
+
+/**
+ * A list for the processes a test starts: all SIGKILLed at the test's teardown (then `after` runs), or when this
+ * process exits without running it (a timeout of the whole file), so no node outlives its test.
+ */
+export function killedAtTeardown(t: { teardown(fn: () => unknown): void }, after: () => void = () => {}): NodeProcess[] {
+  const procs: NodeProcess[] = [];
+  const killAll = () => {
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
+  t.teardown(async () => {
+    process.off('exit', killAll);
+    await Promise.all(procs.map((p) => p.kill('SIGKILL')));
+    after();
+  });
+  return procs;
+}
