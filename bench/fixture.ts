@@ -6,6 +6,9 @@ import { buildGenesis, type Genesis } from '../src/state/genesis.ts';
 import { defaultAppParams } from '../src/state/params.ts';
 import { blsPublicKeyOfSeed, blsSecretFromSeed, randaoSign } from '../src/crypto/bls.ts';
 import { toHex } from '../src/crypto/bytes.ts';
+import type { App } from '../src/state/app.ts';
+import type { BlockOutput } from '../src/state/executor.ts';
+import { allValidators } from '../src/state/validators.ts';
 
 export const BENCH_CHAIN_ID = 'bench-chain';
 export const BENCH_GENESIS_TIME = 1_764_000_000_000_000_000n;
@@ -61,4 +64,22 @@ export function transferBlocks(keys: readonly KeyPair[], blocks: number, perBloc
     out.push(txs);
   }
   return out;
+}
+
+/**
+ * Applies the next block `dtNs` after the head, proposed by `proposer`, every validator with power signing the last
+ * one; only App.applyBlock is timed (the reveal and the last commit are made before). Throws if a tx failed.
+ */
+export async function timedBlock(app: App, proposer: KeyPair, txs: Uint8Array[], what: string, dtNs: bigint, chainId = BENCH_CHAIN_ID): Promise<{ out: BlockOutput; ms: number }> {
+  const head = app.head();
+  const height = head.height + 1n;
+  const randaoReveal = benchReveal(proposer, height, chainId);
+  const lastCommit = height === 1n ? [] : (await allValidators(app.store)).filter((v) => v.power > 0n).map((v) => ({ address: v.address, power: v.power, signed: true }));
+  const t = process.hrtime.bigint();
+  const out = await app.applyBlock({ chainId, height, time: head.time + dtNs, proposer: addressOf(proposer.publicKey), txs, lastCommit, randaoReveal });
+  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  out.txResults.forEach((r, i) => {
+    if (r.code !== 0) throw new Error(`${what}: tx ${i} failed: ${r.log}`);
+  });
+  return { out, ms };
 }

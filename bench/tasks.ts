@@ -33,7 +33,6 @@ import type { Event, Msg } from '../src/codec/types.ts';
 import { App } from '../src/state/app.ts';
 import { buildGenesis } from '../src/state/genesis.ts';
 import { defaultAppParams, DAY_SECONDS, type AppParams } from '../src/state/params.ts';
-import { allValidators } from '../src/state/validators.ts';
 import { agents } from '../src/state/agents.ts';
 import { beaconModule, currentBeacon, nextMix } from '../src/state/beacon.ts';
 import { StateOverlay } from '../src/state/overlay.ts';
@@ -47,7 +46,7 @@ import { sampleWeighted, selectionWeight, type Weighted } from '../src/tasks/sam
 import { MAX_DRAWS_PER_BLOCK, ROUTE_GAS_PER_AGENT, committeeSeed, selectCommittee, weightedAgents } from '../src/tasks/tasks.ts';
 import { ACC, CAPS, SECOND, commitMsg, inline, NO_REQUIREMENTS, resultMsg, revealMsg, shortTaskParams } from '../test/helpers/tasks.ts';
 import { fastAttestation, fastSignTx } from '../test/helpers/fast-sign.ts';
-import { BENCH_CHAIN_ID, BENCH_GENESIS_TIME, benchReveal, log, seededAccounts } from './fixture.ts';
+import { BENCH_CHAIN_ID, BENCH_GENESIS_TIME, benchReveal, log, seededAccounts, timedBlock } from './fixture.ts';
 
 const { values } = parseArgs({
   options: {
@@ -269,18 +268,8 @@ function signed(c: Chain, k: KeyPair, msg: Msg, gasLimit = 1_000_000n): Uint8Arr
 }
 
 /** Applies the next block (dt after the head); only App.applyBlock is timed (reveal and last commit made before). */
-async function block(c: Chain, txs: Uint8Array[], what: string, dt = SECOND): Promise<{ out: BlockOutput; ms: number }> {
-  const head = c.app.head();
-  const height = head.height + 1n;
-  const randaoReveal = benchReveal(c.validator, height);
-  const lastCommit = height === 1n ? [] : (await allValidators(c.app.store)).filter((v) => v.power > 0n).map((v) => ({ address: v.address, power: v.power, signed: true }));
-  const t = now();
-  const out = await c.app.applyBlock({ chainId, height, time: head.time + dt, proposer: addressOf(c.validator.publicKey), txs, lastCommit, randaoReveal });
-  const ms = msSince(t);
-  out.txResults.forEach((r, i) => {
-    if (r.code !== 0) throw new Error(`${what}: tx ${i} failed: ${r.log}`);
-  });
-  return { out, ms };
+function block(c: Chain, txs: Uint8Array[], what: string, dt = SECOND): Promise<{ out: BlockOutput; ms: number }> {
+  return timedBlock(c.app, c.validator, txs, what, dt);
 }
 
 /** Registers `keys` as agents and verifies every one through a real benchmark task whose committee approves it. */

@@ -117,6 +117,21 @@ export const ErrorCodes = {
   BEACON_BAD_REVEAL: 180,
   /** Beacon: a BLS public key is missing where one is required (a validator's first stake) or is not a valid G1 point. */
   BAD_BLS_KEY: 181,
+  // 190-199: governance (src/state/governance/module.ts)
+  /** A proposal's deposit is below governance.min_deposit_bps of the circulating supply. */
+  DEPOSIT_TOO_SMALL: 190,
+  /** A parameter change names no parameter, or its value is invalid (the sentence says which rule it breaks). */
+  INVALID_PARAM_CHANGE: 191,
+  /** A parameter change touches a parameter fixed at genesis (supply.*, emission.*). */
+  PARAM_FIXED: 192,
+  /** A proposal acts on something that does not exist or cannot be acted on (validator, slash escrow, height, treasury). */
+  INVALID_PROPOSAL_TARGET: 193,
+  /** No proposal has this id. */
+  PROPOSAL_NOT_FOUND: 194,
+  /** The proposal's voting period is over (or it never had one). */
+  VOTING_CLOSED: 195,
+  /** The voter holds no bonded ACC (agent bond or validator stake): only bonded tokens vote. */
+  NO_VOTING_WEIGHT: 196,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -398,6 +398,7 @@ t.test('validator: the state record, its factor, signing info and slashes; bonde
     status: 'bonded',
     jailed_until: null,
     tombstoned: false,
+    removed: false,
     signing: { missed: '0', window: WINDOW.toString() },
     slashes: [],
   });
@@ -444,6 +445,7 @@ t.test('validator: the state record, its factor, signing info and slashes; bonde
     status: 'jailed',
     jailed_until: formatTime(jailedRecord.jailedUntilNs),
     tombstoned: false,
+    removed: false,
     signing: { missed: (info?.missed ?? 0n).toString(), window: WINDOW.toString() },
     slashes: [{ id: id.toString(), kind: 'downtime', amount: escrow.amount.toString(), height: escrow.height.toString(), burns_at: formatTime(escrow.burnsAtNs) }],
   });

@@ -265,7 +265,8 @@ t.test('downtime: missing too many blocks of the window slashes 1%, jails, and t
 });
 
 t.test('double-sign evidence: 5% of stake, bond and later unbonding entries into the escrow; tombstoned for good', async (t) => {
-  const d = await Driver.open(agentsFixture({ params: (p) => { p.slashing.appeal_window_seconds = 86_400n; } }), t.teardown);
+  // (governance's voting period + timelock must stay shorter than the appeal window)
+  const d = await Driver.open(agentsFixture({ params: (p) => { p.slashing.appeal_window_seconds = 86_400n; p.governance.voting_seconds = 3_600n; p.governance.timelock_seconds = 3_600n; } }), t.teardown);
   const [, v1] = d.fx.validators;
   await d.block([await d.tx(d.fx.users[0], { type: 'send', value: { to: addr(v1), amount: 100n * ACC } })]);
   await d.run(v1, unstake(100_000n * ACC)); // two blocks before the infraction: its power was gone by then, not answerable

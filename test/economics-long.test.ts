@@ -141,6 +141,9 @@ function buildSim(opts: { severe?: boolean } = {}): Sim {
   p.slashing.downtime_min_signed_bps = 5000n;
   p.slashing.downtime_jail_seconds = DAY_SECONDS;
   p.slashing.appeal_window_seconds = 2n * DAY_SECONDS;
+  // Governance's voting period + timelock must stay shorter than the appeal window.
+  p.governance.voting_seconds = DAY_SECONDS / 2n;
+  p.governance.timelock_seconds = DAY_SECONDS / 2n;
   // Validator reputation large enough that factors spread (about 0.5 to 1.9) and reorder the set against stake.
   p.reputation.half_life_seconds = 20n * DAY_SECONDS;
   p.reputation.validator_signed = 150_000n;

@@ -450,10 +450,15 @@ t.test('typed calls return the node\'s JSON as is', async (t) => {
   const noTasks = await client.tasks({ page: 1, perPage: 10, status: 'reviewing' });
   t.same(noTasks.tasks, []);
   t.equal(noTasks.total, '0');
-  const pending = await rejection(client.proposals({ page: 1, perPage: 10, status: 'voting' }));
-  t.ok(pending instanceof RpcClientError);
-  t.equal((pending as RpcClientError).code, RpcCode.METHOD_NOT_FOUND);
-  t.match((pending as RpcClientError).data, /issue 8/);
+  // issue 8: no proposal yet, no upgrade plan
+  const noProposals = await client.proposals({ page: 1, perPage: 10, status: 'voting' });
+  t.same(noProposals.proposals, []);
+  t.equal(noProposals.total, '0');
+  t.same(await client.upgradePlan(), { name: null, height: null, info: null, proposal_id: null });
+  const noProposal = await rejection(client.proposal(1));
+  t.ok(noProposal instanceof RpcClientError);
+  t.equal((noProposal as RpcClientError).code, RpcCode.INTERNAL_ERROR);
+  t.equal((noProposal as RpcClientError).data, 'proposal 1 not found');
 });
 
 t.test('allValidators: every page of one height, merged', async (t) => {

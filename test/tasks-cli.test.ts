@@ -7,32 +7,21 @@
 import t, { type Test } from 'tap';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import pino from 'pino';
 import { Keyring } from '../src/cli/keyring.ts';
-import { homePaths, defaultConfig } from '../src/node/config.ts';
+import { homePaths } from '../src/node/config.ts';
 import type { KeyPair } from '../src/crypto/keys.ts';
 import { toBase64, toHex, utf8 } from '../src/crypto/bytes.ts';
 import { sha256 } from '../src/crypto/hash.ts';
 import { formatTime } from '../src/codec/time.ts';
 import { TASK_STATUSES } from '../src/codec/types.ts';
-import type { BlockOutput } from '../src/state/executor.ts';
-import { Mempool } from '../src/mempool/mempool.ts';
-import { EventBus } from '../src/rpc/events.ts';
-import { RpcServer } from '../src/rpc/server.ts';
-import { cometbftMethods } from '../src/rpc/cometbft.ts';
-import { abciMethods } from '../src/rpc/abci.ts';
-import { allDomainMethods } from '../src/rpc/domain-tasks.ts';
-import type { RpcContext } from '../src/rpc/context.ts';
-import type { MethodTable } from '../src/rpc/types.ts';
 import { getEndorsement } from '../src/reputation/endorsements.ts';
 import { getTask, lastTaskId } from '../src/tasks/store.ts';
 import { tempDir } from './helpers/tmp.ts';
-import { storeWholeBlocks } from './helpers/whole-blocks.ts';
 import { Driver, SECOND, addr, fundValidators, registerAgents, tasksFixture, verifyAgents } from './helpers/tasks.ts';
 import { cli, type Outcome } from './helpers/inproc.ts';
+import { InProcNode } from './helpers/inproc-node.ts';
 
 const hex = (k: KeyPair | Uint8Array): string => toHex(k instanceof Uint8Array ? k : addr(k));
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function scratch(t: Test): string {
   const dir = tempDir('ac-tasks-cli-');
@@ -175,74 +164,26 @@ t.test('bad command lines exit 2 with one line naming the problem', async (t) =>
  * commits them: the mempool locked, the whole block and its commit stored (status, block and tx read them), then
  * the mempool updated and the events published (broadcast_tx_commit waits for them).
  */
-class Node {
-  readonly d: Driver;
-  readonly mempool: Mempool;
-  readonly bus = new EventBus();
-  readonly methods: MethodTable;
-  server!: RpcServer;
+class Node extends InProcNode {
   readonly E: KeyPair;
   readonly A: KeyPair;
   readonly R: KeyPair;
   readonly S: KeyPair;
 
   private constructor(d: Driver) {
-    this.d = d;
+    super(d, 'tasks-cli');
     [this.E, this.A, this.R, this.S] = d.fx.users;
-    this.mempool = new Mempool({ app: d.app, size: 1_000, maxTxsBytes: 1 << 20 });
-    const v0 = d.fx.validators[0];
-    const ctx: RpcContext = {
-      app: d.app,
-      mempool: this.mempool,
-      events: this.bus,
-      consensus: null,
-      config: defaultConfig('tasks-cli'),
-      node: { id: 'ef'.repeat(20), listenAddr: 'tcp://127.0.0.1:26656', moniker: 'tasks-cli' },
-      validator: { address: addr(v0), pubKey: v0.publicKey },
-      peers: () => [],
-      catchingUp: () => false,
-    };
-    this.methods = { ...cometbftMethods(ctx), ...abciMethods(ctx), ...allDomainMethods(ctx) };
-    storeWholeBlocks(d.app, this.mempool, () => this.bus, d.fx.validators);
   }
 
   static async open(t: Test): Promise<Node> {
     const fx = tasksFixture({ validators: 1, users: 5 });
     const d = await Driver.open(fx, (f) => t.teardown(f));
     const n = new Node(d);
-    n.server = await RpcServer.start({ laddr: 'tcp://127.0.0.1:0', methods: n.methods, events: n.bus, config: defaultConfig('tasks-cli').rpc, logger: pino({ level: 'silent' }) });
-    t.teardown(() => n.server.close());
+    await n.listen(t);
     await fundValidators(d);
     await registerAgents(d, [n.E, n.A, n.R]);
     await verifyAgents(d, [n.E]);
     return n;
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  /** A block of what the mempool holds, as a proposer reaps it. */
-  produce(): Promise<BlockOutput> {
-    return this.d.block(this.mempool.reap(1 << 20));
-  }
-
-  /** Runs a command line that waits for a block (--commit), producing blocks whenever the mempool holds a tx. */
-  async committing(...argv: string[]): Promise<Outcome> {
-    let done = false;
-    const p = cli(...argv).finally(() => {
-      done = true;
-    });
-    const deadline = Date.now() + 10_000;
-    while (!done && Date.now() < deadline) {
-      if (this.mempool.size > 0) await this.produce();
-      await sleep(5);
-    }
-    return p;
-  }
-
-  call(method: string, args: Record<string, unknown>): Promise<any> {
-    return Promise.resolve(this.methods[method].handler(args as never, { session: null, signal: new AbortController().signal })).then((r) => JSON.parse(JSON.stringify(r)));
   }
 }
 

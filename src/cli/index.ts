@@ -5,7 +5,7 @@ import { keysCommand } from './keys.ts';
 import { versionCommand } from './version.ts';
 import { startCommand } from './start.ts';
 import { simulateCommand } from './simulate.ts';
-import { txCommandWithTasks } from './tx-tasks.ts';
+import { txCommandWithGov } from './tx-gov.ts';
 import { queryCommand } from './query.ts';
 import { devnetCommand } from './devnet.ts';
 import { benchCommand } from './bench.ts';
@@ -13,7 +13,7 @@ import { agentCommand } from './agent.ts';
 
 export const SUMMARY = 'a Tendermint-style BFT chain node for autonomous AI agents';
 
-export const commands: Command[] = [initCommand, startCommand, keysCommand, versionCommand, simulateCommand, txCommandWithTasks, queryCommand, devnetCommand, benchCommand, agentCommand];
+export const commands: Command[] = [initCommand, startCommand, keysCommand, versionCommand, simulateCommand, txCommandWithGov, queryCommand, devnetCommand, benchCommand, agentCommand];
 
 export const processIo: Io = { stdout: process.stdout, stderr: process.stderr };
 

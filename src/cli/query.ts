@@ -1,5 +1,5 @@
-// `agentcluster query account|supply|params|block|tx|agent|agents|validator|validators`: read the chain through a
-// node's JSON-RPC (src/rpc/client.ts) and print the node's JSON result. Also the helpers every client command shares: which node to talk to (--node,
+// `agentcluster query account|supply|params|block|tx|agent|agents|validator|validators|task|tasks|committee|reputation|
+// proposal|proposals|upgrade-plan`: read the chain through a node's JSON-RPC (src/rpc/client.ts) and print the node's JSON result. Also the helpers every client command shares: which node to talk to (--node,
 // else rpc.laddr of --home's config.toml, else http://127.0.0.1:26657) and how client failures read on stderr.
 import type { Command, OptionSpec, ParsedArgs } from './command.ts';
 import { optString, UsageError } from './command.ts';
@@ -9,7 +9,7 @@ import { Keyring } from './keyring.ts';
 import { RpcClient, RpcClientError, RpcTransportError } from '../rpc/client.ts';
 import { RpcCode } from '../rpc/types.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
-import { TASK_STATUSES } from '../codec/types.ts';
+import { PROPOSAL_STATUSES, TASK_STATUSES, type ProposalStatus } from '../codec/types.ts';
 
 export const DEFAULT_NODE_URL = 'http://127.0.0.1:26657';
 
@@ -134,9 +134,11 @@ export const queryAccountCommand: Command = {
 
 export const querySupplyCommand: Command = {
   name: 'supply',
-  summary: 'show the token supply: total, circulating, pools, bonded, staked, unbonding, slash escrow, unvested, burned (uacc)',
+  summary: 'show the token supply: total, circulating, liquid, pools, bonded, staked, unbonding, escrows, unvested, burned (uacc)',
   usage: '[--node URL] [--home DIR]',
-  description: 'Prints the node\'s `supply` result. circulating + pools_total + bonded + staked + unbonding + slash_escrow + unvested + burned = total.',
+  description:
+    'Prints the node\'s `supply` result. liquid + pools_total + bonded + staked + unbonding + slash_escrow + tasks + governance + unvested + burned = total; ' +
+    'circulating = total - burned - pools_total - unvested; min_proposal_deposit is the least deposit a governance proposal locks now.',
   options: queryOptions,
   async run(args) {
     return withClient(args, (c) => c.supply());
@@ -248,7 +250,7 @@ export const queryValidatorCommand: Command = {
   usage: 'ADDRESS [--node URL] [--home DIR]',
   description: [
     "Prints the node's `validator` result: {address, pub_key, operator, name, stake, power, reputation_factor,",
-    'reputation_factor_decimal, status (bonded, unbonded, jailed, tombstoned), jailed_until, tombstoned, signing',
+    'reputation_factor_decimal, status (bonded, unbonded, jailed, tombstoned, removed), jailed_until, tombstoned, removed, signing',
     "{missed, window}, slashes}. ADDRESS is the consensus address ('query agent' shows an agent's validator).",
   ].join('\n'),
   options: queryOptions,
@@ -350,9 +352,63 @@ export const queryReputationCommand: Command = {
   },
 };
 
+const PROPOSAL_ID = /^[1-9][0-9]{0,19}$/;
+const PROPOSAL_STATUSES_HINT = `one of ${PROPOSAL_STATUSES.join(', ')}`;
+
+export const queryProposalCommand: Command = {
+  name: 'proposal',
+  summary: 'show a governance proposal: its action, status, deposit, tally (live while voting), execution and votes',
+  usage: 'ID [--node URL] [--home DIR]',
+  description: [
+    "Prints the node's `proposal` result: {id, kind, title, summary, proposer, content, critical, status, deposit,",
+    'deposit_status, submitted_at, submit_height, voting_end, tally {yes, no, abstain, veto, total_weight, cast,',
+    'quorum_bps, quorum_needed, quorum_reached, pass_rule}, tally_final, tallied_at, tally_height, outcome, execute_at,',
+    'executed_height, failure, votes}. While the proposal is voting the tally is live (weights as of the latest',
+    'block; tally_final false). An unknown id fails with NOT_FOUND.',
+  ].join('\n'),
+  options: queryOptions,
+  args: [{ name: 'ID', description: 'the proposal id (1, 2, ...)', required: true }],
+  async run(args) {
+    const text = args.positionals[0];
+    if (!PROPOSAL_ID.test(text) || BigInt(text) > 0xffff_ffff_ffff_ffffn) throw new UsageError(`ID must be a proposal id (1, 2, ...), got ${JSON.stringify(text)}`, []);
+    return withClient(args, (c) => c.proposal(BigInt(text)));
+  },
+};
+
+export const queryProposalsCommand: Command = {
+  name: 'proposals',
+  summary: 'list governance proposals, newest first, by status',
+  usage: '[--status S] [--page N] [--per-page N] [--node URL] [--home DIR]',
+  description: `Prints the node's \`proposals\` result: {proposals: [...], count, total, height}, each as 'query proposal' shows it but without its votes. --status is ${PROPOSAL_STATUSES_HINT}.`,
+  options: {
+    ...queryOptions,
+    status: { type: 'string', valueName: 'S', description: 'a proposal status' },
+    page: { type: 'string', valueName: 'N', description: 'page number, from 1 (default 1)' },
+    'per-page': { type: 'string', valueName: 'N', description: 'proposals per page, 1-100 (default 30)' },
+  },
+  async run(args) {
+    const status = optString(args, 'status');
+    if (status !== undefined && !(PROPOSAL_STATUSES as readonly string[]).includes(status)) throw new UsageError(`--status must be ${PROPOSAL_STATUSES_HINT}, got ${JSON.stringify(status)}`, []);
+    const page = pageOption(args, 'page');
+    const perPage = pageOption(args, 'per-page', 100);
+    return withClient(args, (c) => c.proposals({ status: status as ProposalStatus | undefined, page, perPage }));
+  },
+};
+
+export const queryUpgradePlanCommand: Command = {
+  name: 'upgrade-plan',
+  summary: 'show the software-upgrade plan the last executed upgrade proposal recorded',
+  usage: '[--node URL] [--home DIR]',
+  description: "Prints the node's `upgrade_plan` result: {name, height, info, proposal_id}, every field null if no upgrade proposal executed. Nodes are not halted by it: switch binaries at the height.",
+  options: queryOptions,
+  async run(args) {
+    return withClient(args, (c) => c.upgradePlan());
+  },
+};
+
 export const queryCommand: Command = {
   name: 'query',
-  summary: 'read the chain through a node: account, supply, params, block, tx, agent(s), validator(s), task(s), committee, reputation',
+  summary: 'read the chain through a node: account, supply, params, block, tx, agent(s), validator(s), task(s), committee, reputation, proposal(s), upgrade-plan',
   usage: '<command> [options]',
   options: {},
   subcommands: [
@@ -369,5 +425,8 @@ export const queryCommand: Command = {
     queryTasksCommand,
     queryCommitteeCommand,
     queryReputationCommand,
+    queryProposalCommand,
+    queryProposalsCommand,
+    queryUpgradePlanCommand,
   ],
 };

@@ -115,6 +115,91 @@ export interface MsgEndorse {
   subject: Uint8Array;
 }
 
+/** Governance (src/state/governance/module.ts): a proposal's parameter change, in the genesis JSON form. */
+export interface ParamChange {
+  /** Dotted path under app_state.params, e.g. "staking.epoch_blocks". */
+  path: string;
+  /** The new value as JSON text ("\"50\"" for an integer); "null" removes an open-map entry. */
+  value: string;
+}
+
+export interface TreasurySpend {
+  recipient: Uint8Array;
+  amount: bigint;
+}
+
+export const VALIDATOR_ACTIONS = ['jail', 'remove'] as const;
+export type ValidatorActionKind = (typeof VALIDATOR_ACTIONS)[number];
+
+export interface ValidatorAction {
+  validator: Uint8Array;
+  action: string;
+  jailSeconds: bigint;
+}
+
+export interface SlashAppeal {
+  escrowId: bigint;
+}
+
+export interface UpgradePlan {
+  name: string;
+  height: bigint;
+  info: string;
+}
+
+/** At most one action is set (the others hold their defaults); none: a text proposal. */
+export interface MsgSubmitProposal {
+  title: string;
+  summary: string;
+  deposit: bigint;
+  paramChanges: ParamChange[];
+  treasurySpend: TreasurySpend;
+  validatorAction: ValidatorAction;
+  slashAppeal: SlashAppeal;
+  upgrade: UpgradePlan;
+}
+
+export const VOTE_OPTIONS = ['yes', 'no', 'abstain', 'veto'] as const;
+export type VoteOption = (typeof VOTE_OPTIONS)[number];
+
+export interface MsgVote {
+  proposalId: bigint;
+  option: string;
+}
+
+export const PROPOSAL_KINDS = ['param_change', 'treasury_spend', 'validator_action', 'slash_appeal', 'software_upgrade', 'text'] as const;
+export type ProposalKind = (typeof PROPOSAL_KINDS)[number];
+
+/** The kinds whose action field a proposal sets (validateBasic lets at most one through). */
+function proposalKindsSet(m: MsgSubmitProposal): ProposalKind[] {
+  const kinds: ProposalKind[] = [];
+  if (m.paramChanges.length > 0) kinds.push('param_change');
+  if (m.treasurySpend.recipient.length > 0 || m.treasurySpend.amount > 0n) kinds.push('treasury_spend');
+  if (m.validatorAction.validator.length > 0 || m.validatorAction.action !== '' || m.validatorAction.jailSeconds > 0n) kinds.push('validator_action');
+  if (m.slashAppeal.escrowId > 0n) kinds.push('slash_appeal');
+  if (m.upgrade.name !== '' || m.upgrade.height > 0n || m.upgrade.info !== '') kinds.push('software_upgrade');
+  return kinds;
+}
+
+/** A text proposal: every action field at its default; spread an action (and the deposit) over it. */
+export function textProposal(title: string, summary = ''): MsgSubmitProposal {
+  return {
+    title,
+    summary,
+    deposit: 0n,
+    paramChanges: [],
+    treasurySpend: { recipient: new Uint8Array(0), amount: 0n },
+    validatorAction: { validator: new Uint8Array(0), action: '', jailSeconds: 0n },
+    slashAppeal: { escrowId: 0n },
+    upgrade: { name: '', height: 0n, info: '' },
+  };
+}
+
+/** What a (valid) proposal does. */
+export function proposalKind(m: MsgSubmitProposal): ProposalKind {
+  return proposalKindsSet(m)[0] ?? 'text';
+}
+
 /** A message with no fields (its signer says everything). */
 export type EmptyMsg = Record<string, never>;
 
@@ -137,13 +222,15 @@ export interface MsgMap {
   request_benchmark: EmptyMsg;
   endorse: MsgEndorse;
   revoke_endorsement: MsgEndorse;
+  submit_proposal: MsgSubmitProposal;
+  vote: MsgVote;
 }
 export type MsgType = keyof MsgMap;
 export type Msg = { [K in MsgType]: { type: K; value: MsgMap[K] } }[MsgType];
 export const MSG_TYPES: readonly MsgType[] = [
   'send', 'register_agent', 'deregister_agent', 'renew_attestation', 'stake', 'unstake', 'unjail',
   'submit_task', 'cancel_task', 'accept_task', 'submit_result', 'commit_review', 'reveal_review', 'appeal', 'request_benchmark',
-  'endorse', 'revoke_endorsement',
+  'endorse', 'revoke_endorsement', 'submit_proposal', 'vote',
 ];
 
 export interface TxBody {
@@ -255,6 +342,13 @@ function validateMsg(msg: Msg): void {
     case 'revoke_endorsement':
       requireLength(msg.type === 'endorse' ? 'MsgEndorse' : 'MsgRevokeEndorsement', 'subject', msg.value.subject, ADDRESS_LENGTH);
       return;
+    case 'submit_proposal':
+      validateProposal(msg.value);
+      return;
+    case 'vote':
+      if (msg.value.proposalId === 0n) invalid('MsgVote', 'proposal_id', 'must be set (proposal ids start at 1)');
+      if (!(VOTE_OPTIONS as readonly string[]).includes(msg.value.option)) invalid('MsgVote', 'option', `must be one of ${VOTE_OPTIONS.join(', ')}; got ${JSON.stringify(msg.value.option.slice(0, 20))}`);
+      return;
     default:
       throw new AppError('UNKNOWN_MESSAGE', `unknown message type ${(msg as { type: string }).type}`);
   }
@@ -274,6 +368,65 @@ const MAX_URI = 512;
 export const REVIEW_SALT_LENGTH = 32;
 /** Review rounds: 0 is the first committee, 1 the appeal's re-review. */
 export const MAX_REVIEW_ROUND = 1;
+
+/** Governance: structural limits of a proposal (the module checks the rest against state and params). */
+export const MAX_PROPOSAL_TITLE = 140;
+export const MAX_PROPOSAL_SUMMARY = 4096;
+export const MAX_PARAM_CHANGES = 32;
+const MAX_PARAM_PATH = 128;
+const MAX_PARAM_VALUE = 4096;
+const PARAM_PATH = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/;
+const UPGRADE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const MAX_UPGRADE_INFO = 1024;
+
+function validateProposal(m: MsgSubmitProposal): void {
+  const T = 'MsgSubmitProposal';
+  if (m.title.trim().length === 0 || m.title.length > MAX_PROPOSAL_TITLE || !PRINTABLE_UNICODE.test(m.title)) {
+    invalid(T, 'title', `must be 1-${MAX_PROPOSAL_TITLE} characters without control characters`);
+  }
+  if (m.summary.length > MAX_PROPOSAL_SUMMARY || !TEXT.test(m.summary)) invalid(T, 'summary', `must be at most ${MAX_PROPOSAL_SUMMARY} characters without control characters other than newlines and tabs`);
+  if (m.deposit === 0n) throw new AppError('INVALID_AMOUNT', `${T}.deposit must be positive (in uacc; at least governance.min_deposit_bps of the circulating supply)`);
+  const kinds = proposalKindsSet(m);
+  if (kinds.length > 1) invalid(T, kinds.join(', '), `a proposal does one thing: it sets ${kinds.join(' and ')}; submit separate proposals`);
+  switch (kinds[0]) {
+    case 'param_change': {
+      if (m.paramChanges.length > MAX_PARAM_CHANGES) invalid(T, 'param_changes', `must hold at most ${MAX_PARAM_CHANGES} changes`);
+      const seen = new Set<string>();
+      m.paramChanges.forEach((c, i) => {
+        if (c.path.length > MAX_PARAM_PATH || !PARAM_PATH.test(c.path)) {
+          invalid(T, `param_changes[${i}].path`, `must name a parameter as dotted lower-case words, e.g. "staking.epoch_blocks"; got ${JSON.stringify(c.path.slice(0, 70))}`);
+        }
+        if (seen.has(c.path)) invalid(T, `param_changes[${i}].path`, `sets ${c.path} twice`);
+        seen.add(c.path);
+        if (c.value.length === 0 || c.value.length > MAX_PARAM_VALUE) invalid(T, `param_changes[${i}].value`, `must be 1-${MAX_PARAM_VALUE} characters of JSON`);
+      });
+      return;
+    }
+    case 'treasury_spend':
+      requireLength(T, 'treasury_spend.recipient', m.treasurySpend.recipient, ADDRESS_LENGTH);
+      if (m.treasurySpend.amount === 0n) throw new AppError('INVALID_AMOUNT', `${T}.treasury_spend.amount must be positive (in uacc)`);
+      return;
+    case 'validator_action': {
+      const a = m.validatorAction;
+      requireLength(T, 'validator_action.validator', a.validator, ADDRESS_LENGTH);
+      if (a.action === 'jail' && a.jailSeconds === 0n) invalid(T, 'validator_action.jail_seconds', 'must be positive for a jail (seconds; "remove" takes a validator out for good)');
+      else if (a.action === 'remove' && a.jailSeconds !== 0n) invalid(T, 'validator_action.jail_seconds', 'must be 0 for "remove" (the removal is for good)');
+      else if (!(VALIDATOR_ACTIONS as readonly string[]).includes(a.action)) invalid(T, 'validator_action.action', `must be "jail" or "remove"; got ${JSON.stringify(a.action.slice(0, 20))}`);
+      return;
+    }
+    case 'software_upgrade':
+      if (!UPGRADE_NAME.test(m.upgrade.name)) invalid(T, 'upgrade.name', 'must be 1-64 characters of letters, digits, ".", "_" and "-", starting with a letter or digit');
+      if (m.upgrade.height === 0n) invalid(T, 'upgrade.height', 'must be set (the height from which nodes run the new release)');
+      if (m.upgrade.info.length > MAX_UPGRADE_INFO || !TEXT.test(m.upgrade.info)) invalid(T, 'upgrade.info', `must be at most ${MAX_UPGRADE_INFO} characters without control characters other than newlines and tabs`);
+      return;
+    default:
+      return; // slash_appeal (escrow_id > 0 is what set it) and text
+  }
+}
+
+/** Titles: any character but controls; summaries and upgrade info may also hold newlines and tabs. */
+const PRINTABLE_UNICODE = /^[^\p{Cc}]*$/u;
+const TEXT = /^(?:[^\p{Cc}]|[\n\t])*$/u;
 
 function requireTaskId(type: MsgType, id: bigint): void {
   if (id === 0n) throw new AppError('INVALID_FIELD', `${type}.task_id must be set (task ids start at 1)`, { field: 'task_id' });
@@ -556,6 +709,8 @@ export interface Validator {
   /** Block time until which the validator is jailed; 0 when not jailed. */
   jailedUntilNs: bigint;
   tombstoned: boolean;
+  /** Removed by a governance vote: out of the set for good (not tombstoned, so evidence still slashes it). */
+  removed: boolean;
   /** 48-byte BLS12-381 G1 key: the validator's beacon reveals verify under it. Set once, never changed. */
   blsPubKey: Uint8Array;
 }
@@ -863,3 +1018,57 @@ export const TaskEscrowCodec = messageCodec<TaskEscrow>('TaskEscrow', { trusted:
 export const TaskCounterCodec = messageCodec<TaskCounter>('TaskCounter', { trusted: true });
 export const ReviewRoundCodec = messageCodec<ReviewRound>('ReviewRound', { trusted: true });
 export const ReviewMemberCodec = messageCodec<ReviewMember>('ReviewMember', { trusted: true });
+
+// ---------------- governance records ----------------
+
+export const PROPOSAL_STATUSES = ['voting', 'passed', 'rejected', 'vetoed', 'executed', 'failed'] as const;
+export type ProposalStatus = (typeof PROPOSAL_STATUSES)[number];
+
+export interface TallyResult {
+  yes: bigint;
+  no: bigint;
+  abstain: bigint;
+  veto: bigint;
+  totalWeight: bigint;
+}
+
+export interface GovProposal {
+  id: bigint;
+  kind: ProposalKind;
+  critical: boolean;
+  status: ProposalStatus;
+  proposer: Uint8Array;
+  content: MsgSubmitProposal;
+  deposit: bigint;
+  depositStatus: 'held' | 'returned' | 'burned';
+  submitHeight: bigint;
+  submitNs: bigint;
+  votingEndNs: bigint;
+  tally: TallyResult;
+  tallyNs: bigint;
+  tallyHeight: bigint;
+  outcome: string;
+  executeNs: bigint;
+  executedHeight: bigint;
+  failure: string;
+  /** The thresholds the tally judged with (parameters may change later). */
+  tallyQuorumBps: bigint;
+  tallyVetoBps: bigint;
+}
+
+export interface GovVote {
+  voter: Uint8Array;
+  option: VoteOption;
+  height: bigint;
+}
+
+export interface GovState {
+  nextId: bigint;
+  maxBlockBytes: bigint;
+  upgrade: UpgradePlan;
+  upgradeProposal: bigint;
+}
+
+export const GovProposalCodec = messageCodec<GovProposal>('GovProposal', { trusted: true });
+export const GovVoteCodec = messageCodec<GovVote>('GovVote', { trusted: true });
+export const GovStateCodec = messageCodec<GovState>('GovState', { trusted: true });

@@ -360,26 +360,35 @@ export interface AccountResult {
   vesting: VestingJSON | null;
 }
 
-/** circulating + pools_total + bonded + staked + unbonding + slash_escrow + tasks + unvested + burned = total. */
+/**
+ * liquid + pools_total + bonded + staked + unbonding + slash_escrow + tasks + governance + unvested + burned = total.
+ * circulating = total - burned - pools_total - unvested (every token out of the protocol's reserves, locked or not).
+ */
 export interface SupplyResult {
   height: string;
   total: string;
   circulating: string;
+  /** Liquid balances of non-module accounts. */
+  liquid: string;
   bonded: string;
   staked: string;
   unbonding: string;
   slash_escrow: string;
   /** Task bounties and appeal deposits held in escrow. */
   tasks: string;
+  /** Deposits held by proposals in their voting period. */
+  governance: string;
   unvested: string;
   burned: string;
   pools_total: string;
   pools: Record<string, string>;
+  /** The least deposit a proposal locks now: governance.min_deposit_bps of `circulating`, rounded up. */
+  min_proposal_deposit: string;
 }
 
 /** The sum of a supply result's parts: equals `total` for any committed state. */
 export function supplyPartsSum(s: SupplyResult): bigint {
-  return [s.circulating, s.pools_total, s.bonded, s.staked, s.unbonding, s.slash_escrow, s.tasks, s.unvested, s.burned].reduce((sum, v) => sum + BigInt(v), 0n);
+  return [s.liquid, s.pools_total, s.bonded, s.staked, s.unbonding, s.slash_escrow, s.tasks, s.governance, s.unvested, s.burned].reduce((sum, v) => sum + BigInt(v), 0n);
 }
 
 export interface PageInfo {
@@ -460,15 +469,16 @@ export interface ValidatorRecordJSON {
   reputation_factor: string;
   /** The same as a decimal with six places, e.g. "1.000000". */
   reputation_factor_decimal: string;
-  status: 'bonded' | 'unbonded' | 'jailed' | 'tombstoned';
+  status: 'bonded' | 'unbonded' | 'jailed' | 'tombstoned' | 'removed';
   jailed_until: string | null;
   tombstoned: boolean;
+  /** Removed by a governance vote: out of the set for good. */
+  removed: boolean;
   signing: { missed: string; window: string };
   /** The operator's slash escrows (slashed tokens waiting out the appeal window before they burn). */
   slashes: SlashJSON[];
 }
 
-/** Records of the modules to come (issues 7-8): typed here when their encoders exist. */
 export interface PayloadJSON {
   /** sha256 of the content, upper-case hex (null when not given). */
   hash: string | null;
@@ -575,7 +585,85 @@ export interface DutiesJSON {
   commit: ReviewDutyJSON[];
   reveal: ReviewDutyJSON[];
 }
-export type ProposalJSON = Record<string, unknown>;
+
+export interface ParamChangeJSON {
+  /** Dotted path under app_state.params, e.g. "staking.epoch_blocks". */
+  path: string;
+  /** The new value as JSON text, as genesis.json writes it ("\"50\"" for an integer; "null" removes an open-map entry). */
+  value: string;
+}
+
+/** A proposal's action (src/rpc/domain-gov.ts): one key, the one of its kind; {} for a text proposal. */
+export type ProposalContentJSON =
+  | { param_changes: ParamChangeJSON[] }
+  | { treasury_spend: { recipient: string; amount: string } }
+  | { validator_action: { validator: string; action: 'jail' | 'remove'; jail_seconds: string } }
+  | { slash_appeal: { escrow_id: string } }
+  | { upgrade: { name: string; height: string; info: string | null } }
+  | Record<string, never>;
+
+export type ProposalKindJSON = 'param_change' | 'treasury_spend' | 'validator_action' | 'slash_appeal' | 'software_upgrade' | 'text';
+export type ProposalStatusJSON = 'voting' | 'passed' | 'rejected' | 'vetoed' | 'executed' | 'failed';
+export type VoteOptionJSON = 'yes' | 'no' | 'abstain' | 'veto';
+
+/** Weights in uacc of bonded ACC (agent bonds + validator stakes). */
+export interface TallyJSON {
+  yes: string;
+  no: string;
+  abstain: string;
+  veto: string;
+  /** Every bond plus every stake: the quorum's base. */
+  total_weight: string;
+  /** yes + no + abstain + veto. */
+  cast: string;
+  /** governance.quorum_bps: the current one while voting, the one the tally judged with afterwards. */
+  quorum_bps: string;
+  /** ceil(total_weight x quorum_bps / 10,000): the least cast weight that reaches the quorum. */
+  quorum_needed: string;
+  quorum_reached: boolean;
+  /** majority: yes > half of yes + no + veto; two_thirds (critical): 3 x yes >= 2 x (yes + no + veto). */
+  pass_rule: 'majority' | 'two_thirds';
+}
+
+/** The `proposal` result (each entry of `proposals` has every field but `votes`); null where not set. */
+export interface ProposalJSON {
+  id: string;
+  kind: ProposalKindJSON;
+  title: string;
+  summary: string | null;
+  proposer: string;
+  content: ProposalContentJSON;
+  critical: boolean;
+  status: ProposalStatusJSON;
+  deposit: string;
+  /** held while voting; returned, or burned (vetoed), at the tally. */
+  deposit_status: 'held' | 'returned' | 'burned';
+  submitted_at: string;
+  submit_height: string;
+  voting_end: string;
+  /** While `voting`: a live tally (weights as of the latest block); then the one the tally stored. */
+  tally: TallyJSON;
+  tally_final: boolean;
+  tallied_at: string | null;
+  tally_height: string | null;
+  /** The tally's sentence (why it passed, was rejected or vetoed). */
+  outcome: string | null;
+  /** When a passed proposal executes (voting end + governance.timelock_seconds). */
+  execute_at: string | null;
+  executed_height: string | null;
+  /** Why the execution failed (`CODE: sentence`). */
+  failure: string | null;
+  /** `proposal` only: every vote, by voter address. */
+  votes?: Array<{ voter: string; option: VoteOptionJSON; height: string }>;
+}
+
+/** The `upgrade_plan` result: the last software upgrade a proposal executed, every field null if none. */
+export interface UpgradePlanJSON {
+  name: string | null;
+  height: string | null;
+  info: string | null;
+  proposal_id: string | null;
+}
 
 export interface PageOptions {
   page?: number;
@@ -1059,12 +1147,18 @@ export class RpcClient {
     return this.call('beacon', {});
   }
 
-  proposal(id: bigint | number): Promise<ProposalJSON> {
+  /** A proposal with its votes; RpcClientError -32603 "proposal N not found" if there is none. */
+  proposal(id: bigint | number): Promise<ProposalJSON & { votes: NonNullable<ProposalJSON['votes']> }> {
     return this.call('proposal', { id: BigInt(id).toString() });
   }
 
-  proposals(options: PageOptions & { status?: string } = {}): Promise<PageInfo & { proposals: ProposalJSON[] }> {
+  /** Proposals, newest first (without their votes). */
+  proposals(options: PageOptions & { status?: ProposalStatusJSON } = {}): Promise<PageInfo & { proposals: ProposalJSON[] }> {
     return this.call('proposals', { ...pageParams(options), status: options.status });
+  }
+
+  upgradePlan(): Promise<UpgradePlanJSON> {
+    return this.call('upgrade_plan', {});
   }
 
   // ---- proven queries ----

@@ -12,6 +12,7 @@ import { dutiesOf, listTasks, phaseAt, type ReviewDuty } from '../tasks/queries.
 import { quorum } from '../tasks/tasks.ts';
 import { reputationView, type ReputationView } from '../reputation/view.ts';
 import { factorDecimal, addressFilter, addressParam, defineListMethod, defineRecordMethod, domainMethods, idParam, stableRead, wordFilter, type ListMethodDef, type RecordMethodDef, type StateView } from './domain.ts';
+import { govDomainMethods } from './domain-gov.ts';
 import type { RpcContext } from './context.ts';
 import type { MethodTable } from './types.ts';
 import { RpcError, type Method } from './types.ts';
@@ -239,11 +240,12 @@ export function dutiesMethod(app: App): Method {
   };
 }
 
-/** Every domain method: domain.ts's and issue 7's. */
+/** Every domain method: domain.ts's, issue 7's and governance's (domain-gov.ts). */
 export function allDomainMethods(ctx: RpcContext): MethodTable {
   const { app } = ctx;
   return {
     ...domainMethods(ctx),
+    ...govDomainMethods(ctx),
     task: defineRecordMethod(app, taskMethod),
     tasks: defineListMethod(app, tasksMethod),
     committee: defineRecordMethod(app, committeeMethod),

@@ -20,6 +20,8 @@ import type { StateReader } from '../state/store.ts';
 import type { Agent, SigningInfo, SlashEscrow, StoreHead, Unbonding, Validator, Vesting } from '../codec/types.ts';
 import { getAccount, moduleAddress, ModuleAccount } from '../state/accounts.ts';
 import { supplyBreakdown, supplySum, vesting as vestingRepo, type SupplyBreakdown } from '../state/economics.ts';
+import { readParams } from '../state/executor.ts';
+import { minDeposit } from '../state/governance/module.ts';
 import { CATEGORIES, type AppParams, type Category } from '../state/params.ts';
 import { appParamsToJSON } from '../state/genesis.ts';
 import { agents as agentsRepo, isAttested } from '../state/agents.ts';
@@ -321,17 +323,18 @@ function withNextNonce(ctx: RpcContext, method: Method): Method {
 interface SupplyRead {
   height: bigint;
   breakdown: SupplyBreakdown;
+  minDeposit: bigint;
 }
 
 /**
- * The supply breakdown of economics.ts: circulating (liquid balances of non-module accounts) + pools (every module
- * account: unreleased reward pools, treasury, reward pots, fee collector) + bonded + staked + unbonding + slash escrow
- * + unvested + burned = total.
+ * The supply breakdown of economics.ts: liquid (balances of non-module accounts) + pools (every module account:
+ * unreleased reward pools, treasury, reward pots, fee collector) + bonded + staked + unbonding + slash escrow + tasks +
+ * governance deposits + unvested + burned = total; circulating = total - burned - pools - unvested.
  */
 async function readSupply(app: App): Promise<SupplyRead> {
   return stableRead(
     app,
-    async (view) => ({ height: view.head.height, breakdown: await supplyBreakdown(view.state) }),
+    async (view) => ({ height: view.head.height, breakdown: await supplyBreakdown(view.state), minDeposit: await minDeposit(view.state, await readParams(view.state)) }),
     // A read that straddled a commit may not add up; one committed state always does.
     ({ breakdown }) => supplySum(breakdown) === breakdown.total,
   );
@@ -341,20 +344,23 @@ function supplyMethod(app: App): Method {
   return {
     params: [],
     async handler() {
-      const { height, breakdown: b } = await readSupply(app);
+      const { height, breakdown: b, minDeposit: min } = await readSupply(app);
       return {
         height: height.toString(),
         total: b.total.toString(),
         circulating: b.circulating.toString(),
+        liquid: b.liquid.toString(),
         bonded: b.bonded.toString(),
         staked: b.staked.toString(),
         unbonding: b.unbonding.toString(),
         slash_escrow: b.slashEscrow.toString(),
         tasks: b.tasks.toString(),
+        governance: b.governance.toString(),
         unvested: b.unvested.toString(),
         burned: b.burned.toString(),
         pools_total: b.modulesTotal.toString(),
         pools: Object.fromEntries(b.modules.map(([name, v]) => [name, v.toString()])),
+        min_proposal_deposit: min.toString(),
       };
     },
   };
@@ -367,17 +373,6 @@ function paramsMethod(app: App): Method {
     handler: async () => appParamsToJSON(await app.params()),
   };
 }
-
-// ---------------------------------------------------------------------------------------------------------------
-// The family of later issues. Each replaces `read`/`list: pending(...)` with a reader and `encode` with its JSON.
-// ---------------------------------------------------------------------------------------------------------------
-
-const PROPOSALS_LATER = 'governance proposals arrive with issue 8; this node keeps no proposal state';
-
-/** Placeholder encoder of a pending entry: never called (a pending entry answers before reading). */
-const noEncoder = (): never => {
-  throw RpcError.internal('this method has no encoder yet');
-};
 
 // ---------------------------------------------------------------------------------------------------------------
 // agent, agents, validator (issue 6)
@@ -529,10 +524,11 @@ export interface ValidatorRecord {
   slashes: Array<[bigint, SlashEscrow]>;
 }
 
-export type ValidatorStatus = 'bonded' | 'unbonded' | 'jailed' | 'tombstoned';
+export type ValidatorStatus = 'bonded' | 'unbonded' | 'jailed' | 'tombstoned' | 'removed';
 
 export function validatorStatus(v: Validator): ValidatorStatus {
   if (v.tombstoned) return 'tombstoned';
+  if (v.removed) return 'removed';
   if (v.jailedUntilNs > 0n) return 'jailed';
   return v.power > 0n ? 'bonded' : 'unbonded';
 }
@@ -550,6 +546,7 @@ export interface ValidatorRecordJSON {
   status: ValidatorStatus;
   jailed_until: string | null;
   tombstoned: boolean;
+  removed: boolean;
   signing: { missed: string; window: string };
   slashes: Array<{ id: string; kind: string; amount: string; height: string; burns_at: string }>;
 }
@@ -567,9 +564,10 @@ export function validatorRecordJSON(r: ValidatorRecord): ValidatorRecordJSON {
     reputation_factor: r.factor.toString(),
     reputation_factor_decimal: factorDecimal(r.factor),
     status: validatorStatus(v),
-    // A tombstoned validator is jailed for good (JAILED_FOREVER): no time to show.
-    jailed_until: v.tombstoned || v.jailedUntilNs === 0n ? null : formatTime(v.jailedUntilNs),
+    // A tombstoned or removed validator is jailed for good (JAILED_FOREVER): no time to show.
+    jailed_until: v.tombstoned || v.removed || v.jailedUntilNs === 0n ? null : formatTime(v.jailedUntilNs),
     tombstoned: v.tombstoned,
+    removed: v.removed,
     signing: { missed: (r.signing?.missed ?? 0n).toString(), window: r.window.toString() },
     slashes: r.slashes.map(([id, e]) => ({ id: id.toString(), kind: e.kind, amount: e.amount.toString(), height: e.height.toString(), burns_at: formatTime(e.burnsAtNs) })),
   };
@@ -594,23 +592,7 @@ export const validatorMethod: RecordMethodDef<Uint8Array, ValidatorRecord> = {
   encode: (r) => validatorRecordJSON(r),
 };
 
-export const proposalMethod: RecordMethodDef<bigint, never> = {
-  name: 'proposal',
-  noun: 'proposal',
-  key: idParam('id'),
-  read: pending(PROPOSALS_LATER),
-  encode: noEncoder,
-};
-
-export const proposalsMethod: ListMethodDef<never> = {
-  name: 'proposals',
-  items: 'proposals',
-  filters: [wordFilter('status', 'voting')],
-  list: pending(PROPOSALS_LATER),
-  encode: noEncoder,
-};
-
-/** The domain methods of this file; src/rpc/domain-tasks.ts adds issue 7's (taskDomainMethods). */
+/** The domain methods of this file; src/rpc/domain-tasks.ts adds issue 7's and src/rpc/domain-gov.ts issue 8's. */
 export function domainMethods(ctx: RpcContext): MethodTable {
   const { app } = ctx;
   return {
@@ -620,7 +602,5 @@ export function domainMethods(ctx: RpcContext): MethodTable {
     agent: defineRecordMethod(app, agentMethod),
     agents: defineListMethod(app, agentsMethod),
     validator: defineRecordMethod(app, validatorMethod),
-    proposal: defineRecordMethod(app, proposalMethod),
-    proposals: defineListMethod(app, proposalsMethod),
   };
 }

@@ -14,6 +14,7 @@ import { rewardsModule } from './rewards.ts';
 import { reputationModule, reputationScorer } from '../reputation/module.ts';
 import { beaconModule } from './beacon.ts';
 import { tasksModule } from '../tasks/tasks.ts';
+import { governanceModule } from './governance/module.ts';
 import { genesisHash, type Genesis } from './genesis.ts';
 import type { Module } from './module.ts';
 import type { AppParams } from './params.ts';
@@ -22,10 +23,11 @@ import type { IndexAttribute } from './store.ts';
 
 /**
  * Every module, in the order their genesis, begin-block and end-block hooks run. The order matters: rewards reads
- * the pools economics funded at genesis; slashing (begin-block) jails before staking (end-block) recomputes the set.
+ * the pools economics funded at genesis; slashing (begin-block) jails, and governance (end-block) jails or removes
+ * by vote, before staking (end-block) recomputes the set.
  */
 export function defaultModules(): Module[] {
-  return [economicsModule, rewardsModule, beaconModule, agentsModule, slashingModule, reputationModule, tasksModule, stakingModule(reputationScorer), bankModule];
+  return [economicsModule, rewardsModule, beaconModule, agentsModule, slashingModule, reputationModule, tasksModule, governanceModule, stakingModule(reputationScorer), bankModule];
 }
 
 export interface CommitExtras {

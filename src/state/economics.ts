@@ -1,18 +1,24 @@
 // Supply, fees, burns and vesting. The supply is fixed at genesis; tokens only move between holders or burn.
-// Invariant (checkSupply): circulating + module accounts + bonded + staked + unbonding + slash escrow + tasks +
-// unvested + burned = total supply, exactly, at the end of every block.
+// Invariant (checkSupply): liquid + module accounts + bonded + staked + unbonding + slash escrow + tasks + governance
+// deposits + unvested + burned = total supply, exactly, at the end of every block.
+//
+// Circulating supply (circulatingSupply): every token that has left the protocol's reserves and not burned, i.e.
+// total - burned - module accounts (unreleased reward pools, treasury, reward pots, fee collector) - unvested team
+// tokens. It counts what holders have locked (bonds, stakes, unbonding, task escrows, proposal deposits, slashed
+// tokens still appealable), as market data sites count staked tokens. Governance's proposal deposit is a share of it.
 import { AppError } from '../errors.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { VestingCodec, type Vesting } from '../codec/types.ts';
 import { Namespace, Repo } from './repo.ts';
 import type { StateReader } from './store.ts';
 import type { StateOverlay } from './overlay.ts';
-import { accounts, credit, moduleAddress, ModuleAccount } from './accounts.ts';
+import { accounts, credit, getAccount, moduleAddress, ModuleAccount } from './accounts.ts';
 import { allValidators } from './validators.ts';
 import { agents } from './agents.ts';
 import { unbondings } from './bonds.ts';
 import { slashEscrows } from './slashing.ts';
 import { escrowTotal } from '../tasks/store.ts';
+import { heldDeposits } from './governance/store.ts';
 import { burn, getSupply, supply } from './supply.ts';
 import { BPS, CATEGORIES, type AppParams, type Category } from './params.ts';
 import { event, type Module } from './module.ts';
@@ -60,10 +66,11 @@ export const MODULE_ACCOUNTS: ReadonlyArray<[string, Uint8Array]> = [
 export interface SupplyBreakdown {
   total: bigint;
   /**
-   * Liquid balances of every account that is not a module account: what holders can spend, vote with (issue 8)
-   * and transfer. Everything else is locked (bonded, staked, unbonding, escrowed), unreleased (pools, unvested) or
-   * gone (burned).
+   * Liquid balances of every account that is not a module account: what holders can spend and transfer. Everything
+   * else is locked (bonded, staked, unbonding, escrowed), unreleased (pools, unvested) or gone (burned).
    */
+  liquid: bigint;
+  /** total - burned - modulesTotal - unvested (see the header): what governance's deposit threshold is a share of. */
   circulating: bigint;
   /** Balances of the module accounts, by name (MODULE_ACCOUNTS), and their sum. */
   modules: Array<[string, bigint]>;
@@ -78,13 +85,15 @@ export interface SupplyBreakdown {
   slashEscrow: bigint;
   /** Held by tasks (src/tasks): escrowed bounties and appeal deposits, until the task pays them out. */
   tasks: bigint;
+  /** Deposits held by proposals (src/state/governance): returned or burned after the vote. */
+  governance: bigint;
   unvested: bigint;
   burned: bigint;
 }
 
 /** The parts of a breakdown that must add up to the total supply. */
 export function supplySum(b: SupplyBreakdown): bigint {
-  return b.circulating + b.modulesTotal + b.bonded + b.staked + b.unbonding + b.slashEscrow + b.tasks + b.unvested + b.burned;
+  return b.liquid + b.modulesTotal + b.bonded + b.staked + b.unbonding + b.slashEscrow + b.tasks + b.governance + b.unvested + b.burned;
 }
 
 /** Sums every holding in the state. O(accounts): for tests, queries and audits, never in a block. */
@@ -92,27 +101,44 @@ export async function supplyBreakdown(state: StateReader): Promise<SupplyBreakdo
   const s = await getSupply(state);
   const moduleIndex = new Map(MODULE_ACCOUNTS.map(([name, address]) => [toHex(address), name]));
   const moduleBalances = new Map<string, bigint>(MODULE_ACCOUNTS.map(([name]) => [name, 0n]));
-  let circulating = 0n;
+  let liquid = 0n;
   for (const [address, acc] of await accounts.all(state)) {
     const name = moduleIndex.get(toHex(address));
-    if (name === undefined) circulating += acc.balance;
+    if (name === undefined) liquid += acc.balance;
     else moduleBalances.set(name, acc.balance);
   }
   const modules = [...moduleBalances.entries()];
   const sum = (xs: bigint[]): bigint => xs.reduce((a, b) => a + b, 0n);
+  const modulesTotal = sum(modules.map(([, v]) => v));
+  const unvested = sum((await vesting.all(state)).map(([, v]) => v.total - v.released));
   return {
     total: s.total,
-    circulating,
+    liquid,
+    circulating: s.total - s.burned - modulesTotal - unvested,
     modules,
-    modulesTotal: sum(modules.map(([, v]) => v)),
+    modulesTotal,
     bonded: sum((await agents.all(state)).map(([, a]) => a.bond)),
     staked: sum((await allValidators(state)).map((v) => v.stake)),
     unbonding: sum((await unbondings.all(state)).map(([, u]) => u.amount)),
     slashEscrow: sum((await slashEscrows.all(state)).map(([, e]) => e.amount)),
     tasks: await escrowTotal(state),
-    unvested: sum((await vesting.all(state)).map(([, v]) => v.total - v.released)),
+    governance: await heldDeposits(state),
+    unvested,
     burned: s.burned,
   };
+}
+
+/**
+ * The circulating supply (see the header) in O(module accounts + vesting records): what a transaction may compute.
+ * Equal to the breakdown's liquid + bonded + staked + unbonding + slash escrow + tasks + governance.
+ */
+export async function circulatingSupply(state: StateReader): Promise<bigint> {
+  const s = await getSupply(state);
+  let reserves = 0n;
+  for (const [, address] of MODULE_ACCOUNTS) reserves += (await getAccount(state, address)).balance;
+  let unvested = 0n;
+  for (const [, v] of await vesting.all(state)) unvested += v.total - v.released;
+  return s.total - s.burned - reserves - unvested;
 }
 
 /** Throws INTERNAL if the supply invariant does not hold. */
@@ -122,8 +148,8 @@ export async function checkSupply(state: StateReader): Promise<SupplyBreakdown> 
   if (sum !== b.total) {
     throw new AppError(
       'INTERNAL',
-      `supply invariant broken: circulating ${b.circulating} + modules ${b.modulesTotal} + bonded ${b.bonded} + staked ${b.staked} + unbonding ${b.unbonding} + ` +
-        `slash escrow ${b.slashEscrow} + tasks ${b.tasks} + unvested ${b.unvested} + burned ${b.burned} = ${sum} != ${b.total}`,
+      `supply invariant broken: liquid ${b.liquid} + modules ${b.modulesTotal} + bonded ${b.bonded} + staked ${b.staked} + unbonding ${b.unbonding} + ` +
+        `slash escrow ${b.slashEscrow} + tasks ${b.tasks} + governance ${b.governance} + unvested ${b.unvested} + burned ${b.burned} = ${sum} != ${b.total}`,
     );
   }
   return b;

@@ -145,7 +145,7 @@ export const MAX_CHAIN_ID_LENGTH = 50;
 export const MAX_VALIDATOR_NAME_LENGTH = 64;
 export const MIN_MAX_TX_BYTES = 256n;
 export const MAX_MAX_TX_BYTES = 1_048_576n;
-import { MAX_BLOCK_BYTES } from './params.ts';
+import { MAX_BLOCK_BYTES, SLASH_APPEAL_MARGIN_SECONDS } from './params.ts';
 import { MAX_TOTAL_VOTING_POWER } from '../consensus/validator-set.ts';
 export { MAX_BLOCK_BYTES };
 /** Upper bound on any round timeout: timeouts are milliseconds, and an hour catches a value written in ns or us. */
@@ -513,7 +513,116 @@ function validateEconomicParams(p: AppParams, path: string): void {
 
   // Tasks (src/tasks/params.ts holds the ranges).
   for (const problem of taskParamProblems(p.tasks, total)) fail(at(at(path, 'tasks'), problem.field), problem.message);
+
+  const gov = at(path, 'governance');
+  const g = p.governance;
+  const YEAR = 365n * 86_400n;
+  // Ceilings keep governance reachable: a deposit or a quorum set out of reach could never be voted down again.
+  atLeast(g.min_deposit_bps, 1n, at(gov, 'min_deposit_bps'), ' bps (a proposal must cost something)');
+  atMost(g.min_deposit_bps, 1000n, at(gov, 'min_deposit_bps'), ' bps (10% of the circulating supply)');
+  atLeast(g.voting_seconds, 1n, at(gov, 'voting_seconds'), ' second');
+  atMost(g.voting_seconds, YEAR, at(gov, 'voting_seconds'), ' seconds (a year)');
+  atLeast(g.quorum_bps, 1n, at(gov, 'quorum_bps'), ' bps');
+  atMost(g.quorum_bps, 5000n, at(gov, 'quorum_bps'), ' bps (half the voting weight)');
+  atLeast(g.veto_bps, 1n, at(gov, 'veto_bps'), ' bps');
+  atMost(g.veto_bps, BPS, at(gov, 'veto_bps'), ' bps (100%)');
+  atMost(g.timelock_seconds, YEAR, at(gov, 'timelock_seconds'), ' seconds (a year)');
+  atMost(g.critical_spend_threshold, total, at(gov, 'critical_spend_threshold'), ' uacc (the total supply)');
+  // A slashing appeal submitted right after the slash must be able to execute before its escrow burns.
+  if (g.voting_seconds + g.timelock_seconds + SLASH_APPEAL_MARGIN_SECONDS >= p.slashing.appeal_window_seconds) {
+    fail(
+      gov,
+      `voting_seconds + timelock_seconds + ${SLASH_APPEAL_MARGIN_SECONDS} s of margin (${g.voting_seconds + g.timelock_seconds + SLASH_APPEAL_MARGIN_SECONDS} s) ` +
+        `must be shorter than slashing.appeal_window_seconds (${p.slashing.appeal_window_seconds} s), or no slashing appeal could execute before its escrow burns`,
+    );
+  }
 }
+
+/**
+ * Applies a proposal's parameter changes to `p` and validates the result (every rule of validateAppParams, and
+ * tx.max_tx_bytes against the chain's block size). Each change sets the value at `path` (genesis JSON form) or, with
+ * "null", removes an entry of an open map. Throws INVALID_PARAM_CHANGE or PARAM_FIXED naming the change.
+ */
+export function applyParamChanges(p: AppParams, changes: ReadonlyArray<{ path: string; value: string }>, maxBlockBytes: bigint): AppParams {
+  const json = appParamsToJSON(p) as unknown as Obj;
+  changes.forEach((c, i) => {
+    const where = `param_changes[${i}] (${c.path})`;
+    const segments = c.path.split('.');
+    if (FIXED_PARAM_SECTIONS.includes(segments[0])) {
+      throw new AppError('PARAM_FIXED', `${where}: ${segments[0]}.* is fixed at genesis (the token supply and its emission schedule are promises made at launch); governance cannot change it`, { path: c.path });
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(c.value);
+    } catch {
+      throw new AppError('INVALID_PARAM_CHANGE', `${where}: the value is not JSON text; write it as in genesis.json (an integer as a JSON string with its quotes, e.g. "50")`, { path: c.path });
+    }
+    let node: unknown = json;
+    let rel = '';
+    for (const key of segments.slice(0, -1)) {
+      rel = relAt(rel, key);
+      node = isPlainObject(node) && Object.hasOwn(node, key) ? node[key] : undefined;
+      if (!isPlainObject(node)) throw new AppError('INVALID_PARAM_CHANGE', `${where}: there is no parameter group ${rel}; see the \`params\` query for the names`, { path: c.path });
+    }
+    const obj = node as Obj;
+    const last = segments[segments.length - 1];
+    const openMap = OPEN_MAPS.has(rel);
+    if (!openMap && !Object.hasOwn(obj, last)) {
+      throw new AppError('INVALID_PARAM_CHANGE', `${where}: there is no parameter ${c.path}; see the \`params\` query for the names`, { path: c.path });
+    }
+    // An open map's entry is named like its keys in genesis (and "__proto__" would set the object's prototype: a
+    // change that silently changed nothing).
+    if (openMap && !PARAM_KEY.test(last)) {
+      throw new AppError('INVALID_PARAM_CHANGE', `${where}: an entry of ${rel} must be named with 1-64 lower-case letters, digits and underscores, starting with a letter; got ${JSON.stringify(last)}`, { path: c.path });
+    }
+    if (value === null) {
+      if (!openMap) throw new AppError('INVALID_PARAM_CHANGE', `${where}: only entries of an open map (${[...OPEN_MAPS.keys()].join(', ')}) can be removed with null`, { path: c.path });
+      if (!Object.hasOwn(obj, last)) throw new AppError('INVALID_PARAM_CHANGE', `${where}: ${rel} has no entry ${last} to remove`, { path: c.path });
+      delete obj[last];
+    } else {
+      obj[last] = value;
+    }
+  });
+  let next: AppParams;
+  try {
+    next = appParamsFromJSON(json, 'params');
+  } catch (e) {
+    if (e instanceof AppError && e.code === 'BAD_GENESIS') throw new AppError('INVALID_PARAM_CHANGE', `the changed parameters are invalid: ${e.message}`, { ...e.meta });
+    throw e;
+  }
+  governanceStaysReachable(next);
+  if (next.tx.max_tx_bytes > maxBlockBytes) {
+    throw new AppError('INVALID_PARAM_CHANGE', `the changed parameters are invalid: params.tx.max_tx_bytes must not exceed consensus_params.block.max_bytes (${maxBlockBytes}): a larger tx could never be included in a block`, {
+      path: 'tx.max_tx_bytes',
+    });
+  }
+  return next;
+}
+
+/** A proposal or a vote of GOV_TX_BYTES must fit in a tx and cost at most these fees after a parameter change. */
+export const GOV_TX_BYTES = 4096n;
+export const GOV_MAX_FEE = { vote: 100n * UACC_PER_ACC, submit_proposal: 1_000n * UACC_PER_ACC } as const;
+
+/**
+ * Governance must be able to undo what it did: a change may not make a proposal or a vote impossible (too large for
+ * tx.max_tx_bytes) or priced out (fees). Checked for parameter changes only; genesis is its authors' choice.
+ */
+function governanceStaysReachable(p: AppParams): void {
+  const invalid = (path: string, message: string): never => {
+    throw new AppError('INVALID_PARAM_CHANGE', `the changed parameters are invalid: params.${path}: ${message}`, { path });
+  };
+  if (p.tx.max_tx_bytes < GOV_TX_BYTES) invalid('tx.max_tx_bytes', `must stay at least ${GOV_TX_BYTES} bytes so that proposals and votes still fit; got ${p.tx.max_tx_bytes}`);
+  for (const [msg, max] of Object.entries(GOV_MAX_FEE) as Array<[keyof typeof GOV_MAX_FEE, bigint]>) {
+    const gas = p.fees.tx_base_gas + GOV_TX_BYTES * p.fees.tx_byte_gas + (p.fees.msg_gas[msg] ?? 0n);
+    const fee = gas * p.fees.min_gas_price;
+    if (fee > max) {
+      invalid('fees', `a ${GOV_TX_BYTES}-byte ${msg} would cost ${fee} uacc at the minimum gas price, more than ${max}: governance could price itself out; lower the gas or the price`);
+    }
+  }
+}
+
+/** Parameter groups governance cannot change. */
+export const FIXED_PARAM_SECTIONS: readonly string[] = ['supply', 'emission'];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Consensus parameters (JSON names as CometBFT's, timeouts in ms and evidence age in ns)

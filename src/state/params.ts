@@ -1,5 +1,6 @@
 // Protocol parameters: the whitepaper's table (DESIGN.md section 4) as typed defaults. All are genesis parameters,
-// changeable later by governance; every value is an integer (bigint for amounts), never a float.
+// changeable later by governance (src/state/governance) except supply.* and emission.*, which are fixed at genesis;
+// every value is an integer (bigint for amounts), never a float.
 
 export const UACC_PER_ACC = 1_000_000n;
 export const TOTAL_SUPPLY_UACC = 1_000_000_000n * UACC_PER_ACC;
@@ -169,6 +170,33 @@ export interface ReputationParams {
   endorsement_full_stake: bigint;
 }
 
+/**
+ * Governance (src/state/governance/module.ts; whitepaper 7). Voting weight is bonded ACC (agent bonds + validator stakes)
+ * counted at the tally. Pass rules are fixed, not parameters: a simple majority of the non-abstaining weight for a
+ * standard proposal, at least two thirds of it for a critical one.
+ */
+export interface GovernanceParams {
+  /** Least deposit a proposal locks, in bps of the circulating supply at submission (whitepaper: 1%). */
+  min_deposit_bps: bigint;
+  /** Votes are taken for this long after submission. */
+  voting_seconds: bigint;
+  /** Least share of the total voting weight that must vote (abstain and veto count), in bps (whitepaper: 10%). */
+  quorum_bps: bigint;
+  /** A proposal with at least this share of the cast weight voting veto is rejected as spam and its deposit burns. */
+  veto_bps: bigint;
+  /** A passed proposal executes this long after its voting period ends (whitepaper: 7 days). */
+  timelock_seconds: bigint;
+  /** Treasury spends above this amount (uacc) are critical. */
+  critical_spend_threshold: bigint;
+}
+
+/**
+ * A slashing appeal must be able to execute more than this long before its escrow burns: execution waits for the
+ * first block at or after its time, and the escrow burns in slashing's end-block (before governance's) of the first
+ * block at or after its own, so only a gap in the chain longer than this can make an accepted appeal fail.
+ */
+export const SLASH_APPEAL_MARGIN_SECONDS = 3_600n;
+
 export interface AppParams {
   supply: SupplyParams;
   fees: FeeParams;
@@ -179,6 +207,7 @@ export interface AppParams {
   slashing: SlashingParams;
   tasks: TaskParams;
   reputation: ReputationParams;
+  governance: GovernanceParams;
 }
 
 export function defaultAppParams(): AppParams {
@@ -219,6 +248,8 @@ export function defaultAppParams(): AppParams {
         request_benchmark: 20_000n,
         endorse: 10_000n,
         revoke_endorsement: 10_000n,
+        submit_proposal: 100_000n,
+        vote: 10_000n,
       },
     },
     tx: {
@@ -295,6 +326,15 @@ export function defaultAppParams(): AppParams {
       endorsement_credit: 100_000n,
       // 10x the agent bond: a bond-only endorser's credit weighs 1/10, so Sybil endorsements cost real stake
       endorsement_full_stake: 100_000n * UACC_PER_ACC,
+    },
+    governance: {
+      min_deposit_bps: 100n,
+      voting_seconds: 7n * DAY_SECONDS,
+      quorum_bps: 1000n,
+      // Cosmos SDK's veto threshold (a third of the cast weight)
+      veto_bps: 3334n,
+      timelock_seconds: 7n * DAY_SECONDS,
+      critical_spend_threshold: 1_000_000n * UACC_PER_ACC,
     },
   };
 }

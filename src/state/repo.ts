@@ -26,6 +26,8 @@ export const Namespace = {
   REVIEW: 0x0e,
   REPUTATION: 0x0f,
   ENDORSEMENT: 0x10,
+  // issue 8
+  GOV: 0x11,
 } as const;
 
 /** 8-byte big-endian: ids and times in keys sort in numeric order. */

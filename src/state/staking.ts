@@ -20,7 +20,7 @@ import { SCORE_ONE } from '../reputation/factor.ts';
 import { debit } from './accounts.ts';
 import { agents, getAgent, isActiveAgent, requireActiveAgent } from './agents.ts';
 import { completeUnbondings, MAX_UNBONDING_ENTRIES, startUnbonding, unbondingsOf } from './bonds.ts';
-import { allValidators, isJailed, validators, votingPower } from './validators.ts';
+import { allValidators, isJailed, isOutForGood, validators, votingPower } from './validators.ts';
 import { event, type HookContext, type Module } from './module.ts';
 import type { AppParams } from './params.ts';
 import type { StateReader } from './store.ts';
@@ -104,13 +104,18 @@ async function initGenesis(state: StateOverlay, genesis: Genesis): Promise<void>
       operator: v.address,
       jailedUntilNs: 0n,
       tombstoned: false,
+      removed: false,
       blsPubKey: v.blsPubKey,
     });
   }
 }
 
+function outForGoodWhy(v: Validator): string {
+  return v.tombstoned ? 'tombstoned for double-signing' : 'removed by governance';
+}
+
 /** Does a validator other than `v` hold power and stay eligible? */
-async function anotherValidatorRemains(ctx: { state: StateReader; params: AppParams; time: bigint }, v: Validator): Promise<boolean> {
+export async function anotherValidatorRemains(ctx: { state: StateReader; params: AppParams; time: bigint }, v: Validator): Promise<boolean> {
   for (const other of await allValidators(ctx.state)) {
     if (other.power > 0n && !equalBytes(other.address, v.address) && (await isEligible(ctx.state, other, ctx.params, ctx.time))) return true;
   }
@@ -164,18 +169,18 @@ export function stakingModule(scorer: ValidatorScorer = neutralScore): Module {
           if (existing !== undefined && !equalBytes(existing.operator, ctx.signer)) {
             throw new AppError('CONSENSUS_KEY_IN_USE', `consensus key ${toHex(pubKey)} belongs to another validator; use a key of your own`);
           }
-          if (existing?.tombstoned === true) {
-            throw new AppError('VALIDATOR_STATE', `validator ${toHex(address)} is tombstoned for double-signing and takes no new stake; use a new consensus key`);
+          if (existing !== undefined && isOutForGood(existing)) {
+            throw new AppError('VALIDATOR_STATE', `validator ${toHex(address)} is ${outForGoodWhy(existing)} and takes no new stake; use a new consensus key`);
           }
           const name = msg.moniker.length > 0 ? msg.moniker : toHex(ctx.signer).slice(0, 12);
-          v = existing ?? { address, pubKey, stake: 0n, power: 0n, name, operator: ctx.signer, jailedUntilNs: 0n, tombstoned: false, blsPubKey: new Uint8Array(0) };
+          v = existing ?? { address, pubKey, stake: 0n, power: 0n, name, operator: ctx.signer, jailedUntilNs: 0n, tombstoned: false, removed: false, blsPubKey: new Uint8Array(0) };
           agents.set(ctx.state, ctx.signer, { ...agent, validator: address });
         } else {
           v = (await validators.get(ctx.state, agent.validator))!;
           if (msg.consensusPubKey.length > 0 && !equalBytes(msg.consensusPubKey, v.pubKey)) {
             throw new AppError('VALIDATOR_STATE', `the validator's consensus key is ${toHex(v.pubKey)} and cannot change; leave consensus_pub_key empty`);
           }
-          if (v.tombstoned) throw new AppError('VALIDATOR_STATE', `validator ${toHex(v.address)} is tombstoned for double-signing and takes no new stake; to validate again, unstake what is left, deregister, wait for the bond, register again and stake with a new consensus key`);
+          if (isOutForGood(v)) throw new AppError('VALIDATOR_STATE', `validator ${toHex(v.address)} is ${outForGoodWhy(v)} and takes no new stake; to validate again, unstake what is left, deregister, wait for the bond, register again and stake with a new consensus key`);
         }
         v = { ...v, blsPubKey: beaconKey(v, msg.blsPubKey) };
         const stake = v.stake + msg.amount;
@@ -224,7 +229,7 @@ export function stakingModule(scorer: ValidatorScorer = neutralScore): Module {
 
       async unjail(ctx) {
         const v = await validatorOf(ctx.state, ctx.signer);
-        if (v.tombstoned) throw new AppError('VALIDATOR_STATE', `validator ${toHex(v.address)} is tombstoned for double-signing and can never unjail; unstake what is left (agentcluster tx staking unstake) and validate again under a new consensus key`);
+        if (isOutForGood(v)) throw new AppError('VALIDATOR_STATE', `validator ${toHex(v.address)} is ${outForGoodWhy(v)} and can never unjail; unstake what is left (agentcluster tx staking unstake) and validate again under a new consensus key`);
         if (v.jailedUntilNs === 0n) throw new AppError('VALIDATOR_STATE', `validator ${toHex(v.address)} is not jailed`);
         if (ctx.time < v.jailedUntilNs) {
           throw new AppError('VALIDATOR_STATE', `validator ${toHex(v.address)} is jailed until ${formatTime(v.jailedUntilNs)}; unjail after that`);
