@@ -563,6 +563,17 @@ t.test('bodies over 1,000,000 bytes are refused with -32600 (HTTP 400), by Conte
   t.equal(streamed.json.error.code, -32600);
   t.equal(probe.calls.length, 1, 'only the body within the limit ran');
   t.equal((await post(port, rpc('health', {}, 1))).status, 200, 'the server carries on');
+
+  // Declared beyond 8x the limit: the server does not read it to the end; the connection is cut without an answer.
+  const raw = net.connect(port, '127.0.0.1');
+  let answer = '';
+  raw.on('data', (c) => void (answer += c.toString()));
+  raw.on('error', () => undefined);
+  raw.write(`POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${8 * MAX_BODY_BYTES + 1}\r\n\r\n${prefix}`);
+  await new Promise<void>((resolve) => raw.on('close', () => resolve()));
+  t.equal(answer, '', 'cut, unanswered');
+  t.equal((await post(port, rpc('health', {}, 1))).status, 200, 'the server carries on');
+  t.equal(probe.calls.length, 1, 'nothing more ran');
 });
 
 t.test('a handler that takes too long is abandoned with -32603 and its signal aborted; broadcast_tx_commit gets its own timeout', async (t) => {

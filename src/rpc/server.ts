@@ -331,6 +331,33 @@ function sendEmpty(res: http.ServerResponse): void {
 class BodyTooLarge extends Error {}
 
 /** Reads a request body of at most `limit` bytes; rejects with BodyTooLarge (by Content-Length or while streaming). */
+/** An oversized body is read and discarded up to this size so that its client gets the answer (see serveJsonRpc). */
+const DRAIN_LIMIT_BYTES = 8 * MAX_BODY_BYTES;
+
+/**
+ * Reads and discards the rest of a request body. True once it ended; false if the client went away or the body
+ * (declared or read) passed `limit`, in which case the request is destroyed.
+ */
+function drained(req: http.IncomingMessage, limit: number): Promise<boolean> {
+  if (req.readableEnded) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    let size = 0;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    const cut = (): void => {
+      req.destroy();
+      resolve(false);
+    };
+    if (declared > limit) return cut();
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) cut();
+    });
+    req.on('end', () => resolve(true));
+    req.on('close', () => resolve(false));
+    req.resume();
+  });
+}
+
 function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) return Promise.reject(new BodyTooLarge());
@@ -665,9 +692,10 @@ export class RpcServer {
       body = await readBody(req, MAX_BODY_BYTES);
     } catch (err) {
       if (!(err instanceof BodyTooLarge)) return; // the client went away mid-body
-      // Answer at once and close; the rest of the body is read and discarded so the client sees the answer.
+      // Read and discard the rest of a moderately oversized body before answering: a client still writing it would
+      // otherwise meet a closed socket (EPIPE) instead of the answer. Beyond DRAIN_LIMIT_BYTES the connection is cut unanswered.
+      if (!(await drained(req, DRAIN_LIMIT_BYTES))) return;
       res.setHeader('Connection', 'close');
-      req.resume();
       sendBody(res, 400, errorJson(null, invalidRequest(`the request body is larger than ${MAX_BODY_BYTES} bytes (max_body_bytes)`)));
       return;
     }

@@ -149,7 +149,16 @@ export async function totalVotingWeight(state: StateReader): Promise<bigint> {
  */
 export async function tallyVotes(state: StateReader, id: bigint, totalWeight?: bigint): Promise<TallyResult> {
   const t: TallyResult = { yes: 0n, no: 0n, abstain: 0n, veto: 0n, totalWeight: totalWeight ?? (await totalVotingWeight(state)) };
-  for (const v of await votesOf(state, id)) t[v.option] += await votingWeight(state, v.voter);
+  // votingWeight for every voter, in two batched reads (the voters' agents, then their validators).
+  const vs = await votesOf(state, id);
+  const voters = await agents.getMany(state, vs.map((v) => v.voter));
+  const staking = voters.map((a) => (a !== undefined && a.validator.length > 0 ? a.validator : undefined));
+  const stakes = await validators.getMany(state, staking.filter((a): a is Uint8Array => a !== undefined));
+  let next = 0;
+  vs.forEach((v, i) => {
+    const stake = staking[i] === undefined ? 0n : (stakes[next++]?.stake ?? 0n);
+    t[v.option] += (voters[i]?.bond ?? 0n) + stake;
+  });
   return t;
 }
 
