@@ -197,10 +197,14 @@ t.test('a torn tail (the last record cut at any byte) is truncated and the earli
   await copyFile(pristine, walPath(dir));
   await truncate(walPath(dir), size - 3);
   const wal = await Wal.open(dir);
+  t.same(wal.repaired, { truncatedBytes: lastFrame - 3, reason: `incomplete record (${40 - 3} of 40 payload bytes)` }, 'the repair is reported (the node logs it)');
   await wal.writeSync({ kind: 4, payload: new Uint8Array([4, 4]) });
   await wal.close();
   t.same(plain(await readWal(dir)), plain([...recs.slice(0, 6), { kind: 4, payload: new Uint8Array([4, 4]) }]));
   t.same(await repairWal(dir), { truncatedBytes: 0, records: 7 });
+  const whole = await Wal.open(dir);
+  t.equal(whole.repaired, null, 'a whole file reports nothing');
+  await whole.close();
 });
 
 t.test('a zero-filled tail (a power loss on some file systems) is truncated too', async (t) => {

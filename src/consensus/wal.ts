@@ -286,7 +286,7 @@ export class Wal {
   lastFsyncMs = 0;
 
   readonly dir: string;
-  private readonly path: string;
+  readonly path: string;
   private readonly fsyncEveryWrite: boolean;
   private readonly rotateBytes: number;
   private readonly onFsync: ((ms: number) => void) | undefined;
@@ -303,9 +303,12 @@ export class Wal {
   private closed = false;
   /** After a failed write or fsync nothing more is written: the file's state is unknown (the node must stop). */
   private failure: Error | null = null;
+  /** What open() cut off a torn tail (a crash mid-write), for the node to report; null when the file was whole. */
+  readonly repaired: { truncatedBytes: number; reason: string } | null = null;
 
-  private constructor(dir: string, fh: FileHandle, size: number, lastEndHeightOffset: number, opts: WalOptions) {
+  private constructor(dir: string, fh: FileHandle, size: number, lastEndHeightOffset: number, opts: WalOptions, repaired: Wal['repaired'] = null) {
     this.dir = dir;
+    this.repaired = repaired;
     this.path = walPath(dir);
     this.fh = fh;
     this.fileSize = size;
@@ -327,7 +330,8 @@ export class Wal {
       const size = (await fh.stat()).size;
       if (size !== repaired.validEnd) throw new AppError('INTERNAL', `WAL ${walPath(dir)} changed while it was being opened; is another node using ${dir}?`);
       await fsyncDir(dir); // the file's directory entry, when it was just created
-      return new Wal(dir, fh, size, repaired.lastEndHeightOffset, opts);
+      const torn = repaired.truncatedBytes > 0 ? { truncatedBytes: repaired.truncatedBytes, reason: repaired.tornReason ?? 'torn tail' } : null;
+      return new Wal(dir, fh, size, repaired.lastEndHeightOffset, opts, torn);
     } catch (err) {
       await fh.close();
       throw err;

@@ -1,6 +1,6 @@
 // A running node: wires config -> store/state -> mempool -> p2p (transport and reactors) -> signer -> WAL -> consensus
 // -> block sync -> RPC (with /metrics), and closes them in reverse order. `close()` undoes `start()` (DESIGN.md section 3, principle 9).
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { AppError } from '../errors.ts';
@@ -93,6 +93,7 @@ export class Node {
     const genesis = await loadGenesisFile(paths.genesisFile);
     const key = keyFileFromJSON(await readJSON(paths.privValidatorKeyFile), paths.privValidatorKeyFile);
     const nodeKey = keyFileFromJSON(await readJSON(paths.nodeKeyFile), paths.nodeKeyFile);
+    for (const f of [paths.privValidatorKeyFile, paths.nodeKeyFile]) await warnIfShared(f, log);
     // One cache of verified tx signatures for the mempool, execution and block sync's worker: each is checked once.
     const verifiedTxs = new VerifiedTxCache();
     const app = await App.open(join(paths.dataDir, 'state'), genesis, { verified: verifiedTxs });
@@ -127,6 +128,7 @@ export class Node {
       };
       const gossip = reactors.consensus;
       wal = await Wal.open(join(paths.dataDir, 'cs.wal'), { onFsync: (ms) => metrics.observeWalFsync(ms) });
+      if (wal.repaired !== null) log.warn({ wal: wal.path, ...wal.repaired }, 'consensus WAL had a torn tail (a crash mid-write); cut it off and recovered');
       const privValidator = await PrivValidator.load(key, paths.privValidatorStateFile, genesis.chainId);
       let lastCommitAt: number | null = null;
       consensus = new ConsensusHost({
@@ -215,6 +217,14 @@ export class Node {
     await this.wal.close();
     await this.app.close();
     this.log.info('node stopped');
+  }
+}
+
+/** init writes key files 0600; one that others can read (a copy, a restore from backup) is worth a warning. */
+async function warnIfShared(path: string, log: Logger): Promise<void> {
+  const mode = (await stat(path)).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    log.warn({ path, mode: mode.toString(8) }, `key file is readable by other users; run chmod 600 ${path}`);
   }
 }
 

@@ -131,7 +131,8 @@ function shown(v: unknown): string {
   try {
     s = typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
   } catch {
-    s = String(v);
+    // too deeply nested for JSON.stringify (String() of such an array recurses just as deep and throws too)
+    s = Array.isArray(v) ? '[...] (nested too deeply to show)' : typeof v === 'object' && v !== null ? '{...} (nested too deeply to show)' : String(v);
   }
   return s.length > 48 ? `${s.slice(0, 45)}...` : s;
 }
@@ -330,7 +331,11 @@ function sendEmpty(res: http.ServerResponse): void {
 
 class BodyTooLarge extends Error {}
 
-/** Reads a request body of at most `limit` bytes; rejects with BodyTooLarge (by Content-Length or while streaming). */
+/** True for 127.0.0.0/8, ::1 and ::ffff:127.x.x.x. */
+export function isLoopback(address: string): boolean {
+  return address === '::1' || /^(?:::ffff:)?127\.\d+\.\d+\.\d+$/i.test(address);
+}
+
 /** An oversized body is read and discarded up to this size so that its client gets the answer (see serveJsonRpc). */
 const DRAIN_LIMIT_BYTES = 8 * MAX_BODY_BYTES;
 
@@ -358,6 +363,7 @@ function drained(req: http.IncomingMessage, limit: number): Promise<boolean> {
   });
 }
 
+/** Reads a request body of at most `limit` bytes; rejects with BodyTooLarge (by Content-Length or while streaming). */
 function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) return Promise.reject(new BodyTooLarge());
@@ -568,6 +574,9 @@ export class RpcServer {
     server.pingTimer = setInterval(() => server.pingSweep(), server.pingIntervalMs);
     server.pingTimer.unref();
     server.log.info({ url: server.boundUrl, unsafe: opts.config.unsafe }, 'RPC server listening');
+    if (opts.config.unsafe && !isLoopback(bound.address)) {
+      server.log.warn({ url: server.boundUrl }, 'rpc.unsafe is on and the RPC listens beyond loopback: anyone who reaches it can change this node');
+    }
     return server;
   }
 

@@ -1,0 +1,354 @@
+// Fault injection on real node processes (test/faults/, `npm run test:faults`): a 4-validator devnet on loopback whose
+// processes a test can SIGKILL, SIGSTOP/SIGCONT and restart; a small transfer load (funded from the devnet faucet,
+// submitted with broadcast_tx_commit, so the load knows which txs it saw committed); and the invariant checker run
+// after every fault, over RPC on every running node:
+//   - the chain resumes: every running node reaches a new height within `resumeWithinMs`;
+//   - no fork: one block hash per height across all nodes (RPC `blockchain`), and across every "committed block" log
+//     line of every process ever started (killed ones included);
+//   - app hashes agree per height (header app_hash from every node, and each node's own abci_info app hash);
+//   - every tx the load saw committed is found by `tx` (hash) on every node, at the height it was committed in;
+//   - no validator signed conflicting votes: no evidence in any block and no double_sign slash (unless the test made a
+//     duplicate key: `allowDuplicateVotes`).
+// The randomness of a fault schedule comes from FAULT_SEED (printed; a fresh one when unset).
+import type { Test } from 'tap';
+import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { createDevnet, FAUCET_KEY_FILE, type DevnetNode } from '../../src/node/devnet.ts';
+import { addressOf, keyFileFromJSON, generateKeyPair, type KeyPair } from '../../src/crypto/keys.ts';
+import { toHex } from '../../src/crypto/bytes.ts';
+import { sha256 } from '../../src/crypto/hash.ts';
+import { signTx } from '../../src/codec/tx.ts';
+import type { TxBody } from '../../src/codec/types.ts';
+import { estimateGas } from '../../src/cli/tx.ts';
+import { RpcClient } from '../../src/rpc/client.ts';
+import { NodeProcess, killedAtTeardown, pollUntil } from './proc.ts';
+import { freeBasePort } from './ports.ts';
+import { tempDir } from './tmp.ts';
+import { Rng } from './rng.ts';
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The seed of this run's fault schedule: FAULT_SEED, or a fresh one; printed either way so a run can be replayed. */
+export function faultRng(t: Test): { rng: Rng; seed: number } {
+  const env = process.env.FAULT_SEED;
+  const seed = env !== undefined && env !== '' ? Number(env) >>> 0 : Math.floor(Math.random() * 0x1_0000_0000) >>> 0;
+  t.comment(`FAULT_SEED=${seed}`);
+  process.stderr.write(`FAULT_SEED=${seed}\n`);
+  return { rng: new Rng(seed), seed };
+}
+
+export type NodeState = 'running' | 'stopped' | 'paused';
+
+export class FaultNet {
+  readonly nodes: DevnetNode[];
+  readonly dir: string;
+  /** Every process ever started for node i (restarts append). */
+  readonly procs: NodeProcess[][];
+  readonly rpc: RpcClient[];
+  readonly state: NodeState[];
+  private readonly all: NodeProcess[];
+
+  constructor(nodes: DevnetNode[], dir: string, all: NodeProcess[]) {
+    this.nodes = nodes;
+    this.dir = dir;
+    this.all = all;
+    this.procs = nodes.map(() => []);
+    this.rpc = nodes.map((n) => new RpcClient(n.rpc, { timeoutMs: 5_000 }));
+    this.state = nodes.map(() => 'stopped');
+  }
+
+  start(i: number): NodeProcess {
+    if (this.state[i] !== 'stopped') throw new Error(`${this.nodes[i].name} is ${this.state[i]}`);
+    const p = new NodeProcess(['start', '--home', this.nodes[i].home]);
+    this.procs[i].push(p);
+    this.all.push(p);
+    this.state[i] = 'running';
+    return p;
+  }
+
+  current(i: number): NodeProcess {
+    return this.procs[i][this.procs[i].length - 1];
+  }
+
+  async kill(i: number): Promise<void> {
+    const p = this.current(i);
+    this.state[i] = 'stopped';
+    await p.kill('SIGKILL');
+  }
+
+  pause(i: number): void {
+    if (this.state[i] !== 'running') throw new Error(`${this.nodes[i].name} is ${this.state[i]}`);
+    this.current(i).child.kill('SIGSTOP');
+    this.state[i] = 'paused';
+  }
+
+  resume(i: number): void {
+    if (this.state[i] !== 'paused') throw new Error(`${this.nodes[i].name} is ${this.state[i]}`);
+    this.current(i).child.kill('SIGCONT');
+    this.state[i] = 'running';
+  }
+
+  running(): number[] {
+    return this.state.flatMap((s, i) => (s === 'running' ? [i] : []));
+  }
+
+  /** Null, or which process that should be running has exited (for pollUntil). */
+  exited(): string | null {
+    for (const i of this.running()) {
+      const p = this.current(i);
+      if (p.child.exitCode !== null || p.child.signalCode !== null) return `${this.nodes[i].name} exited (${p.child.exitCode ?? p.child.signalCode}); last lines: ${JSON.stringify(p.lines.slice(-5))}`;
+    }
+    return null;
+  }
+
+  async height(i: number): Promise<bigint> {
+    return BigInt((await this.rpc[i].status()).sync_info.latest_block_height);
+  }
+
+  /** Highest height among the running nodes that answer. */
+  async maxHeight(): Promise<bigint> {
+    const hs = await Promise.all(this.running().map((i) => this.height(i).catch(() => 0n)));
+    return hs.reduce((m, h) => (h > m ? h : m), 0n);
+  }
+
+  /** Waits until every running node is at `h` or above. */
+  async waitAll(h: bigint, ms: number, what = `every running node at height ${h}`): Promise<void> {
+    await pollUntil(what, ms, async () => ((await Promise.all(this.running().map((i) => this.height(i)))).every((x) => x >= h) ? true : undefined), () => this.exited());
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.rpc.map((c) => c.close().catch(() => {})));
+  }
+}
+
+/** A 4-validator devnet (createDevnet) in a temp dir, all started; every process is SIGKILLed at teardown. */
+export async function startFaultNet(t: Test, validators = 4): Promise<FaultNet> {
+  const dir = tempDir('ac-faults-');
+  const all = killedAtTeardown(t, dir.remove);
+  const nodes = await createDevnet({ validators, fullNodes: 0, dir: join(dir.path, 'net'), basePort: await freeBasePort(validators) });
+  const net = new FaultNet(nodes, join(dir.path, 'net'), all);
+  t.teardown(() => net.close());
+  for (let i = 0; i < nodes.length; i++) net.start(i);
+  await net.waitAll(2n, 90_000, 'the devnet committing height 2 on every node');
+  return net;
+}
+
+// ------------------------------------------------------------------ load
+
+export interface SeenTx {
+  hash: string;
+  height: bigint;
+}
+
+/**
+ * Steady transfer load: `senders` accounts funded from the devnet faucet, each submitting one transfer at a time with
+ * broadcast_tx_commit to a running node (its own first, another when that one is down), re-reading its nonce after
+ * any failure. `seen` lists the txs the load saw committed (hash and height).
+ */
+export class Load {
+  readonly seen: SeenTx[] = [];
+  failures = 0;
+  private stopped = false;
+  private loops: Promise<void>[] = [];
+
+  private readonly net: FaultNet;
+  private readonly keys: KeyPair[];
+  private readonly chainId: string;
+  private readonly gasLimit: bigint;
+  private readonly gasPrice: bigint;
+  private readonly rng: Rng;
+
+  private constructor(net: FaultNet, keys: KeyPair[], chainId: string, gasLimit: bigint, gasPrice: bigint, rng: Rng) {
+    this.net = net;
+    this.keys = keys;
+    this.chainId = chainId;
+    this.gasLimit = gasLimit;
+    this.gasPrice = gasPrice;
+    this.rng = rng;
+  }
+
+  static async start(net: FaultNet, faultRng: Rng, senders = 8): Promise<Load> {
+    // One draw from the fault schedule's generator, at a fixed point: the load's own choices (timing-dependent) then
+    // never shift the schedule, so FAULT_SEED replays the same faults.
+    const rng = new Rng(faultRng.u32());
+    const faucet = keyFileFromJSON(JSON.parse(await readFile(join(net.dir, FAUCET_KEY_FILE), 'utf8')));
+    const c = net.rpc[0];
+    const [status, params] = await Promise.all([c.status(), c.params()]);
+    const chainId = status.node_info.network;
+    const gasPrice = BigInt(params.fees.min_gas_price);
+    const keys = Array.from({ length: senders }, (_, i) => generateKeyPair(sha256(new TextEncoder().encode(`fault-sender-${rng.u32()}-${i}`))));
+    const probe: TxBody = { chainId, nonce: 1n << 20n, gasLimit: 1n, gasPrice, memo: '', msg: { type: 'send', value: { to: addressOf(keys[0].publicKey), amount: 1n } } };
+    const gasLimit = estimateGas(params, probe, keys[0]);
+    // Fund every sender with enough for ~100k transfers.
+    let nonce = BigInt((await c.account(addressOf(faucet.publicKey))).next_nonce);
+    const fund = 100_000n * (1n + gasLimit * gasPrice);
+    const hashes: string[] = [];
+    for (const k of keys) {
+      const body: TxBody = { ...probe, nonce, msg: { type: 'send', value: { to: addressOf(k.publicKey), amount: fund } } };
+      const tx = signTx({ ...body, gasLimit: estimateGas(params, body, faucet) }, faucet);
+      const r = await c.broadcastTxSync(tx);
+      if (r.code !== 0) throw new Error(`funding a sender: code ${r.code} ${r.log}`);
+      hashes.push(toHex(sha256(tx)));
+      nonce++;
+    }
+    await pollUntil('the senders funded', 60_000, async () => ((await c.tx(hashes[hashes.length - 1])).height !== undefined ? true : undefined), () => net.exited());
+    const load = new Load(net, keys, chainId, gasLimit, gasPrice, rng);
+    load.loops = keys.map((_, i) => load.loop(i));
+    return load;
+  }
+
+  private async loop(i: number): Promise<void> {
+    const key = this.keys[i];
+    const addr = addressOf(key.publicKey);
+    const to = sha256(new TextEncoder().encode(`fault-recipient-${i}`)).subarray(0, 20);
+    // Own client per sender: broadcast_tx_commit waits for the block; a paused node must not hold up others.
+    const clients = this.net.nodes.map((n) => new RpcClient(n.rpc, { timeoutMs: 12_000 }));
+    try {
+      while (!this.stopped) {
+        const running = this.net.running();
+        if (running.length === 0) {
+          await sleep(500);
+          continue;
+        }
+        const n = running.includes(i % this.net.nodes.length) ? i % this.net.nodes.length : running[this.rng.int(0, running.length - 1)];
+        try {
+          const nonce = BigInt((await clients[n].account(addr)).next_nonce);
+          const tx = signTx({ chainId: this.chainId, nonce, gasLimit: this.gasLimit, gasPrice: this.gasPrice, memo: '', msg: { type: 'send', value: { to, amount: 1n } } }, key);
+          const r = await clients[n].broadcastTxCommit(tx, { timeoutMs: 12_000 });
+          if (r.check_tx.code !== 0 || r.tx_result.code !== 0 || BigInt(r.height) <= 0n) {
+            this.failures++;
+            await sleep(300);
+            continue;
+          }
+          this.seen.push({ hash: r.hash.toUpperCase(), height: BigInt(r.height) });
+        } catch {
+          this.failures++;
+          await sleep(300);
+        }
+      }
+    } finally {
+      await Promise.all(clients.map((c) => c.close().catch(() => {})));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.loops);
+  }
+}
+
+// ------------------------------------------------------------------ the invariant checker
+
+export interface CheckOptions {
+  label: string;
+  load?: Load;
+  /** How long the running nodes may take to reach a new height (default 30 s). */
+  resumeWithinMs?: number;
+  /** A test that runs one key in two places expects duplicate-vote evidence. */
+  allowDuplicateVotes?: boolean;
+}
+
+/** Block hash and header app_hash by height for heights 1..max, from node `c` (`blockchain`, 20 metas per call). */
+async function metasOf(c: RpcClient, max: bigint): Promise<Map<bigint, { hash: string; appHash: string }>> {
+  const out = new Map<bigint, { hash: string; appHash: string }>();
+  for (let hi = max; hi >= 1n; hi -= 20n) {
+    const r = await c.blockchain(hi - 19n > 1n ? hi - 19n : 1n, hi);
+    for (const m of r.block_metas) out.set(BigInt(m.header.height), { hash: m.block_id.hash.toUpperCase(), appHash: m.header.app_hash.toUpperCase() });
+  }
+  return out;
+}
+
+/** Runs every invariant on every running node; each one is a tap assertion. Returns the height checked up to. */
+export async function checkInvariants(t: Test, net: FaultNet, opts: CheckOptions): Promise<bigint> {
+  const L = opts.label;
+  const live = net.running();
+  t.ok(live.length >= 3, `${L}: ${live.length} validators running for the check`);
+
+  // The chain resumes: every running node passes the highest height seen now.
+  const h0 = await net.maxHeight();
+  const t0 = Date.now();
+  await net.waitAll(h0 + 1n, opts.resumeWithinMs ?? 30_000, `${L}: every running node past height ${h0}`);
+  t.pass(`${L}: chain resumed: every running node passed height ${h0} within ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  // No fork, app hashes agree (RPC, every running node, heights 1..H).
+  const H = (await Promise.all(live.map((i) => net.height(i)))).reduce((m, h) => (h < m ? h : m));
+  const metas = await Promise.all(live.map((i) => metasOf(net.rpc[i], H)));
+  const forks: string[] = [];
+  const appDiff: string[] = [];
+  for (let h = 1n; h <= H; h++) {
+    const hashes = new Set(metas.map((m) => m.get(h)?.hash ?? 'missing'));
+    if (hashes.size !== 1 || hashes.has('missing')) forks.push(`${h}: ${[...hashes].join(' ')}`);
+    const apps = new Set(metas.map((m) => m.get(h)?.appHash ?? 'missing'));
+    if (apps.size !== 1) appDiff.push(`${h}: ${[...apps].join(' ')}`);
+  }
+  t.same(forks, [], `${L}: one block hash per height on all ${live.length} running nodes (heights 1..${H})`);
+  t.same(appDiff, [], `${L}: header app hashes agree per height (1..${H})`);
+  // Each node's own app state after its last block equals the app hash the next block (if any) carries.
+  const infos = await Promise.all(live.map(async (i) => ({ i, r: (await net.rpc[i].abciInfo()).response })));
+  const ownDiff: string[] = [];
+  for (const { i, r } of infos) {
+    const ownHex = Buffer.from(r.last_block_app_hash, 'base64').toString('hex').toUpperCase(); // abci_info: base64
+    // The next block's header (from the first running node; wait for it if it is not committed yet).
+    const h = BigInt(r.last_block_height) + 1n;
+    const header = await pollUntil(`${L}: header ${h}`, 20_000, async () => (await net.rpc[live[0]].header(h)).header, () => net.exited());
+    if (header.app_hash.toUpperCase() !== ownHex) ownDiff.push(`${net.nodes[i].name} after ${r.last_block_height}: ${ownHex} vs header ${h} ${header.app_hash}`);
+  }
+  t.same(ownDiff, [], `${L}: each node's own app hash (abci_info) equals the app_hash in the next block's header`);
+
+  // No fork in the logs of every process ever started (killed and restarted ones too).
+  const byHeight = new Map<bigint, Set<string>>();
+  for (const p of net.procs.flat()) {
+    for (const c of p.commits()) {
+      let s = byHeight.get(c.height);
+      if (s === undefined) byHeight.set(c.height, (s = new Set()));
+      s.add(c.hash.toUpperCase());
+    }
+  }
+  const logForks = [...byHeight].filter(([h, s]) => s.size !== 1 || (h <= H && metas[0].get(h)?.hash !== [...s][0])).map(([h, s]) => `${h}: ${[...s].join(' ')}`);
+  t.same(logForks, [], `${L}: one hash per height across every process's commit log (${byHeight.size} heights, ${net.procs.flat().length} processes)`);
+
+  // Every tx the load saw committed is there, on every running node, at its height.
+  if (opts.load !== undefined) {
+    const seen = opts.load.seen.filter((s) => s.height <= H);
+    const missing: string[] = [];
+    for (const i of live) {
+      for (let k = 0; k < seen.length; k += 16) {
+        await Promise.all(
+          seen.slice(k, k + 16).map(async (s) => {
+            try {
+              const r = await net.rpc[i].tx(s.hash);
+              if (BigInt(r.height) !== s.height) missing.push(`${net.nodes[i].name} ${s.hash}: height ${r.height}, committed at ${s.height}`);
+            } catch (err) {
+              missing.push(`${net.nodes[i].name} ${s.hash}@${s.height}: ${String(err)}`);
+            }
+          }),
+        );
+      }
+    }
+    t.same(missing.slice(0, 10), [], `${L}: all ${seen.length} txs the load saw committed are found by hash on every running node`);
+    t.ok(seen.length > 0 || opts.load.seen.length === 0, `${L}: load committed ${opts.load.seen.length} txs (${opts.load.failures} failed submissions retried)`);
+  }
+
+  // No conflicting votes: no evidence in any block, no double_sign slash.
+  const withEvidence: string[] = [];
+  const c = net.rpc[live[0]];
+  for (let h = 1n; h <= H; h += 8n) {
+    const top = h + 7n > H ? H : h + 7n;
+    const hs: bigint[] = [];
+    for (let x = h; x <= top; x++) hs.push(x);
+    const blocks = await Promise.all(hs.map((x) => c.block(x)));
+    for (const b of blocks) {
+      const ev = (b.block.evidence?.evidence ?? []) as unknown[];
+      if (ev.length > 0) withEvidence.push(`${b.block.header.height}: ${JSON.stringify(ev).slice(0, 300)}`);
+    }
+  }
+  const slashes = Number((await c.blockSearch(`slash.kind = 'double_sign'`)).total_count);
+  if (opts.allowDuplicateVotes) t.comment(`${L}: ${withEvidence.length} block(s) with evidence, ${slashes} double_sign slash block(s) (duplicate key expected)`);
+  else {
+    t.same(withEvidence, [], `${L}: no evidence of conflicting votes committed (heights 1..${H})`);
+    t.equal(slashes, 0, `${L}: no double_sign slash`);
+  }
+  const refused = net.procs.flat().flatMap((p) => p.lines.filter((l) => l.msg === 'signer refused').map((l) => JSON.stringify(l)));
+  t.comment(`${L}: checked heights 1..${H}; 'signer refused' log lines: ${refused.length}`);
+  return H;
+}
