@@ -99,6 +99,14 @@ export function reqString(args: ParsedArgs, name: string): string {
   return v;
 }
 
+/** A record id on the command line (tasks, proposals, escrows): 1, 2, ... up to 2^64 - 1; `what` names the argument. */
+export function idArg(text: string | undefined, what: string, noun: string): bigint {
+  if (text === undefined || !/^[1-9][0-9]{0,19}$/.test(text) || BigInt(text) > 0xffff_ffff_ffff_ffffn) {
+    throw new UsageError(`${what} must be ${noun} (1, 2, ...), got ${JSON.stringify(text ?? '')}`, []);
+  }
+  return BigInt(text);
+}
+
 export function optBool(args: ParsedArgs, name: string): boolean {
   return args.values[name] === true;
 }

@@ -2,7 +2,7 @@
 // proposal|proposals|upgrade-plan`: read the chain through a node's JSON-RPC (src/rpc/client.ts) and print the node's JSON result. Also the helpers every client command shares: which node to talk to (--node,
 // else rpc.laddr of --home's config.toml, else http://127.0.0.1:26657) and how client failures read on stderr.
 import type { Command, OptionSpec, ParsedArgs } from './command.ts';
-import { optString, UsageError } from './command.ts';
+import { idArg, optString, UsageError } from './command.ts';
 import { AppError, ErrorCodes, type ErrorCode } from '../errors.ts';
 import { homePaths, loadConfig, parseTcpAddress } from '../node/config.ts';
 import { Keyring } from './keyring.ts';
@@ -280,7 +280,6 @@ export const queryValidatorsCommand: Command = {
   },
 };
 
-const TASK_ID = /^[1-9][0-9]{0,19}$/;
 const TASK_STATUSES_HINT = `one of ${TASK_STATUSES.join(', ')}`;
 
 export const queryTaskCommand: Command = {
@@ -292,8 +291,8 @@ export const queryTaskCommand: Command = {
   args: [{ name: 'ID', description: 'the task id (1, 2, ...)', required: true }],
   async run(args) {
     const text = args.positionals[0];
-    if (!TASK_ID.test(text)) throw new UsageError(`ID must be a task id (1, 2, ...), got ${JSON.stringify(text)}`, []);
-    return withClient(args, (c) => c.task(BigInt(text)));
+    const id = idArg(args.positionals[0], 'ID', 'a task id');
+    return withClient(args, (c) => c.task(id));
   },
 };
 
@@ -333,9 +332,8 @@ export const queryCommitteeCommand: Command = {
   options: queryOptions,
   args: [{ name: 'TASK_ID', description: 'the task id', required: true }],
   async run(args) {
-    const text = args.positionals[0];
-    if (!TASK_ID.test(text)) throw new UsageError(`TASK_ID must be a task id (1, 2, ...), got ${JSON.stringify(text)}`, []);
-    return withClient(args, (c) => c.committee(BigInt(text)));
+    const id = idArg(args.positionals[0], 'TASK_ID', 'a task id');
+    return withClient(args, (c) => c.committee(id));
   },
 };
 
@@ -352,7 +350,6 @@ export const queryReputationCommand: Command = {
   },
 };
 
-const PROPOSAL_ID = /^[1-9][0-9]{0,19}$/;
 const PROPOSAL_STATUSES_HINT = `one of ${PROPOSAL_STATUSES.join(', ')}`;
 
 export const queryProposalCommand: Command = {
@@ -369,9 +366,8 @@ export const queryProposalCommand: Command = {
   options: queryOptions,
   args: [{ name: 'ID', description: 'the proposal id (1, 2, ...)', required: true }],
   async run(args) {
-    const text = args.positionals[0];
-    if (!PROPOSAL_ID.test(text) || BigInt(text) > 0xffff_ffff_ffff_ffffn) throw new UsageError(`ID must be a proposal id (1, 2, ...), got ${JSON.stringify(text)}`, []);
-    return withClient(args, (c) => c.proposal(BigInt(text)));
+    const id = idArg(args.positionals[0], 'ID', 'a proposal id');
+    return withClient(args, (c) => c.proposal(id));
   },
 };
 

@@ -7,31 +7,21 @@
 // Every command line is checked before a key is read or the node asked: a proposal that mixes two actions, or gives
 // half of one, exits 2 naming the flags.
 import type { Command, ParsedArgs } from './command.ts';
-import { optString, reqString, UsageError } from './command.ts';
+import { idArg, optString, reqString, UsageError } from './command.ts';
 import { AppError } from '../errors.ts';
 import { fromHex } from '../crypto/bytes.ts';
-import { MAX_PARAM_CHANGES, MAX_PROPOSAL_SUMMARY, MAX_PROPOSAL_TITLE, TxBodyCodec, textProposal, VOTE_OPTIONS, type Msg, type MsgSubmitProposal, type ParamChange } from '../codec/types.ts';
+import { MAX_PARAM_CHANGES, MAX_PROPOSAL_SUMMARY, MAX_PROPOSAL_TITLE, PARAM_PATH, TxBodyCodec, textProposal, UPGRADE_NAME, VOTE_OPTIONS, type Msg, type MsgSubmitProposal, type ParamChange } from '../codec/types.ts';
 import { parseUint, type BroadcastTxCommitResult } from '../rpc/client.ts';
 import { addressOrKey, withClient } from './query.ts';
 import { amountArg, broadcastMsg, BROADCAST_OPTIONS, checkBroadcastOptions, loadSigner, optU64, SIGNER_OPTIONS } from './tx.ts';
 import { txCommandWithTasks } from './tx-tasks.ts';
 
-const ID = /^[1-9][0-9]{0,19}$/;
-const U64_MAX = 0xffff_ffff_ffff_ffffn;
 const ADDRESS_TEXT = /^(?:0x)?([0-9A-Fa-f]{40})$/;
-/** As the chain checks them (src/codec/types.ts, validateProposal). */
-const PARAM_PATH = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/;
-const UPGRADE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** JSON text a --set VALUE is taken as verbatim; anything else is a JSON string. */
 const JSON_START = /^[[{"]/;
 const JSON_WORDS = new Set(['true', 'false', 'null']);
 /** The default deposit's headroom over the minimum of the latest block: the minimum grows as emission releases tokens. */
 const DEPOSIT_HEADROOM_DIVISOR = 1000n;
-
-function idArg(text: string | undefined, what: string, noun: string): bigint {
-  if (text === undefined || !ID.test(text) || BigInt(text) > U64_MAX) throw new UsageError(`${what} must be ${noun} (1, 2, ...), got ${JSON.stringify(text ?? '')}`, []);
-  return BigInt(text);
-}
 
 function setValues(args: ParsedArgs): string[] {
   const v = args.values.set;

@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command, ParsedArgs } from './command.ts';
-import { optBool, optString, reqString, UsageError } from './command.ts';
+import { idArg, optBool, optString, reqString, UsageError } from './command.ts';
 import { AppError } from '../errors.ts';
 import { addressOf } from '../crypto/keys.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
@@ -27,8 +27,7 @@ const U32_MAX = 0xffff_ffffn;
 const HASH_HEX = /^[0-9A-Fa-f]{64}$/;
 
 function taskIdArg(text: string | undefined): bigint {
-  if (text === undefined || !/^[1-9][0-9]{0,19}$/.test(text)) throw new UsageError(`TASK_ID must be a task id (1, 2, ...), got ${JSON.stringify(text ?? '')}`, []);
-  return BigInt(text);
+  return idArg(text, 'TASK_ID', 'a task id');
 }
 
 function roundOf(args: ParsedArgs): number {

@@ -375,8 +375,8 @@ export const MAX_PROPOSAL_SUMMARY = 4096;
 export const MAX_PARAM_CHANGES = 32;
 const MAX_PARAM_PATH = 128;
 const MAX_PARAM_VALUE = 4096;
-const PARAM_PATH = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/;
-const UPGRADE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const PARAM_PATH = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/;
+export const UPGRADE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const MAX_UPGRADE_INFO = 1024;
 
 function validateProposal(m: MsgSubmitProposal): void {

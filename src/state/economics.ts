@@ -70,7 +70,7 @@ export interface SupplyBreakdown {
    * else is locked (bonded, staked, unbonding, escrowed), unreleased (pools, unvested) or gone (burned).
    */
   liquid: bigint;
-  /** total - burned - modulesTotal - unvested (see the header): what governance's deposit threshold is a share of. */
+  /** circulatingSupply (see the header): what governance's deposit threshold is a share of. */
   circulating: bigint;
   /** Balances of the module accounts, by name (MODULE_ACCOUNTS), and their sum. */
   modules: Array<[string, bigint]>;
@@ -109,21 +109,19 @@ export async function supplyBreakdown(state: StateReader): Promise<SupplyBreakdo
   }
   const modules = [...moduleBalances.entries()];
   const sum = (xs: bigint[]): bigint => xs.reduce((a, b) => a + b, 0n);
-  const modulesTotal = sum(modules.map(([, v]) => v));
-  const unvested = sum((await vesting.all(state)).map(([, v]) => v.total - v.released));
   return {
     total: s.total,
     liquid,
-    circulating: s.total - s.burned - modulesTotal - unvested,
+    circulating: await circulatingSupply(state),
     modules,
-    modulesTotal,
+    modulesTotal: sum(modules.map(([, v]) => v)),
     bonded: sum((await agents.all(state)).map(([, a]) => a.bond)),
     staked: sum((await allValidators(state)).map((v) => v.stake)),
     unbonding: sum((await unbondings.all(state)).map(([, u]) => u.amount)),
     slashEscrow: sum((await slashEscrows.all(state)).map(([, e]) => e.amount)),
     tasks: await escrowTotal(state),
     governance: await heldDeposits(state),
-    unvested,
+    unvested: sum((await vesting.all(state)).map(([, v]) => v.total - v.released)),
     burned: s.burned,
   };
 }

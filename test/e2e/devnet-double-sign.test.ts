@@ -18,7 +18,7 @@ import { ValidatorCodec } from '../../src/codec/types.ts';
 import { BPS } from '../../src/state/params.ts';
 import { JAILED_FOREVER } from '../../src/state/validators.ts';
 import { RpcClient, supplyPartsSum, type BlockResultsResult, type EventJSON } from '../../src/rpc/client.ts';
-import { NodeProcess, killedAtTeardown, pollUntil } from '../helpers/proc.ts';
+import { NodeProcess, blockMetas, commitLogForks, killedAtTeardown, pollUntil } from '../helpers/proc.ts';
 import { freeBasePort } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -42,19 +42,6 @@ interface EvidenceVote {
 }
 
 const attr = (e: EventJSON, key: string): string | undefined => e.attributes?.find((a) => a.key === key)?.value;
-
-/** Highest height a process logged as committed (0 if none). */
-const head = (p: NodeProcess): bigint => p.commits().reduce((m, c) => (c.height > m ? c.height : m), 0n);
-
-/** Block hash by height for heights 1..max as node `c` reports them (`blockchain`, 20 metas per call). */
-async function hashesOf(c: RpcClient, max: bigint): Promise<Map<bigint, string>> {
-  const out = new Map<bigint, string>();
-  for (let hi = max; hi >= 1n; hi -= 20n) {
-    const r = await c.blockchain(hi - 19n > 1n ? hi - 19n : 1n, hi);
-    for (const m of r.block_metas) out.set(BigInt(m.header.height), m.block_id.hash);
-  }
-  return out;
-}
 
 t.test('one validator key in two processes: duplicate-vote evidence, slash, tombstone, no fork', { timeout: TEST_TIMEOUT_MS }, async (t: Test) => {
   const dir = tempDir('ac-devnet-double-sign-');
@@ -201,18 +188,10 @@ t.test('one validator key in two processes: duplicate-vote evidence, slash, tomb
   t.equal(all.total_count, '1', 'exactly one double_sign slash on the chain');
 
   // ---- no fork ----
-  const byHeight = new Map<bigint, Set<string>>();
-  for (const p of procs) {
-    for (const c of p.commits()) {
-      let s = byHeight.get(c.height);
-      if (s === undefined) byHeight.set(c.height, (s = new Set()));
-      s.add(c.hash);
-    }
-  }
-  const forks = [...byHeight].filter(([, s]) => s.size !== 1).map(([h, s]) => `${h}: ${[...s].join(' ')}`);
+  const { forks, byHeight } = commitLogForks(procs);
   t.same(forks, [], `commit logs: one block hash per height across the five processes (${byHeight.size} heights)`);
-  const tip = procs.map(head).reduce((m, h) => (h < m ? h : m));
-  const views = await Promise.all(rpc.map((c) => hashesOf(c, tip)));
+  const tip = procs.map((p) => p.head()).reduce((m, h) => (h < m ? h : m));
+  const views = (await Promise.all(rpc.map((c) => blockMetas(c, tip)))).map((m) => new Map([...m].map(([h, v]) => [h, v.hash])));
   const differing: string[] = [];
   for (let h = 1n; h <= tip; h++) {
     const hs = new Set(views.map((v) => v.get(h)));

@@ -4,41 +4,16 @@
 // heights, a full node that joins late, and one whose data directory was wiped. Every test kills its processes in
 // teardown.
 import t, { type Test } from 'tap';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { homePaths } from '../../src/node/config.ts';
 import { sampleValue } from '../../src/node/metrics.ts';
-import { createDevnet, PORT_STRIDE, type DevnetNode } from '../../src/node/devnet.ts';
-import { NodeProcess, type LogLine } from '../helpers/proc.ts';
+import { createDevnet, type DevnetNode } from '../../src/node/devnet.ts';
+import { NodeProcess, commitLogForks, type LogLine } from '../helpers/proc.ts';
+import { freeBasePort } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const VALIDATORS = 4;
-
-/** A base port in 30000-60000 whose devnet ports (p2p and rpc of every node) are all free right now. */
-async function freeBasePort(n: number): Promise<number> {
-  const bind = (port: number) =>
-    new Promise<Server | null>((res) => {
-      const s = createServer();
-      s.once('error', () => res(null));
-      s.listen(port, '127.0.0.1', () => res(s));
-    });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 30_000 + PORT_STRIDE * Math.floor(Math.random() * ((29_000 - PORT_STRIDE * n) / PORT_STRIDE));
-    const held: Server[] = [];
-    let ok = true;
-    for (let i = 0; i < n && ok; i++) {
-      for (const port of [base + PORT_STRIDE * i, base + PORT_STRIDE * i + 1]) {
-        const s = await bind(port);
-        if (s === null) ok = false;
-        else held.push(s);
-      }
-    }
-    await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
-    if (ok) return base;
-  }
-  throw new Error('no free port range found');
-}
 
 interface Net {
   nodes: DevnetNode[];
@@ -71,22 +46,9 @@ async function devnet(t: Test, fullNodes = 0): Promise<Net> {
 
 const committed = (min: bigint) => (l: LogLine) => l.msg === 'committed block' && BigInt(l.height as string) >= min;
 
-/** Highest height a process logged as committed (0 if none). */
-function head(p: NodeProcess): bigint {
-  return p.commits().reduce((m, c) => (c.height > m ? c.height : m), 0n);
-}
-
 /** Every height seen by any process of the net has exactly one block hash; returns how many heights were compared. */
 function checkNoFork(t: Test, net: Net): number {
-  const byHeight = new Map<bigint, Set<string>>();
-  for (const p of net.procs.flat()) {
-    for (const c of p.commits()) {
-      let s = byHeight.get(c.height);
-      if (s === undefined) byHeight.set(c.height, (s = new Set()));
-      s.add(c.hash);
-    }
-  }
-  const forks = [...byHeight].filter(([, s]) => s.size !== 1).map(([h, s]) => `${h}: ${[...s].join(' ')}`);
+  const { forks, byHeight } = commitLogForks(net.procs.flat());
   t.same(forks, [], `one block hash per height across every node and restart (${byHeight.size} heights)`);
   return byHeight.size;
 }
@@ -122,7 +84,7 @@ t.test('4 validators commit identical blocks; with one SIGKILLed the other three
   t.comment(`block interval with 4 validators: ${interval.toFixed(0)} ms over ${times.length - 1} blocks`);
   t.ok(interval < 2500, `blocks about every second (${interval.toFixed(0)} ms)`);
 
-  const killedAt = head(ps[3]);
+  const killedAt = ps[3].head();
   await ps[3].kill('SIGKILL');
   const target = killedAt + 4n;
   await Promise.all(ps.slice(0, 3).map((p) => p.waitFor(committed(target), 30_000)));
@@ -137,9 +99,9 @@ t.test('two SIGKILLed: the chain halts without forking, then resumes and the res
   await Promise.all([ps[2].kill('SIGKILL'), ps[3].kill('SIGKILL')]);
   // The height in flight may still commit (its precommits may be out already); after that, nothing can.
   await new Promise((r) => setTimeout(r, 1500));
-  const halted = [head(ps[0]), head(ps[1])];
+  const halted = [ps[0].head(), ps[1].head()];
   await new Promise((r) => setTimeout(r, 4000));
-  t.same([head(ps[0]), head(ps[1])], halted, `halted at height ${halted[0]}: 2 of 4 validators (50% of the power) commit nothing in 4 s`);
+  t.same([ps[0].head(), ps[1].head()], halted, `halted at height ${halted[0]}: 2 of 4 validators (50% of the power) commit nothing in 4 s`);
   const haltHeight = halted[0] > halted[1] ? halted[0] : halted[1];
 
   // A halted chain leaves the restarted nodes at most one height behind, so consensus gossip (the previous height's
@@ -159,24 +121,24 @@ t.test('block sync: a validator down for many heights catches up and votes again
   const ps = [0, 1, 2, 3].map((i) => net.start(i));
   await Promise.all(ps.map((p) => p.waitFor(committed(2n), 30_000)));
   await ps[3].kill('SIGKILL');
-  const downAt = head(ps[3]);
+  const downAt = ps[3].head();
   await Promise.all(ps.slice(0, 3).map((p) => p.waitFor(committed(downAt + 8n), 40_000)));
 
   // Consensus gossip only carries the current and previous height: eight heights behind needs block sync.
   const back = net.start(3);
-  const target = head(ps[0]) + 2n;
+  const target = ps[0].head() + 2n;
   await back.waitFor(committed(target), 45_000);
   t.ok(back.lines.some((l) => l.msg === 'block sync caught up' || l.msg === 'caught up: consensus resumes'), 'the restarted validator caught up through block sync');
   t.pass(`the restarted validator went from height ${downAt} to ${target}`);
 
   // A fifth node, not a validator, joins from genesis and follows the chain.
   const follower = net.start(full);
-  await follower.waitFor(committed(head(ps[0]) + 2n), 45_000);
+  await follower.waitFor(committed(ps[0].head() + 2n), 45_000);
   t.pass('a non-validator node joined at genesis, synced, and follows');
 
   // The restarted validator votes again: the chain survives losing another validator now.
   await ps[2].kill('SIGKILL');
-  const after = head(ps[0]) + 3n;
+  const after = ps[0].head() + 3n;
   await Promise.all([ps[0], ps[1], back, follower].map((p) => p.waitFor(committed(after), 40_000)));
   t.pass(`with it back, three validators commit again after another one died (height ${after}), and the full node follows`);
 
@@ -184,8 +146,8 @@ t.test('block sync: a validator down for many heights catches up and votes again
   await follower.kill('SIGKILL');
   await rm(homePaths(net.nodes[full].home).dataDir, { recursive: true, force: true });
   const wiped = net.start(full);
-  await wiped.waitFor(committed(head(ps[0]) + 2n), 45_000);
-  t.ok(head(wiped) > after, `restarted with an empty data directory, the full node synced to ${head(wiped)}`);
+  await wiped.waitFor(committed(ps[0].head() + 2n), 45_000);
+  t.ok(wiped.head() > after, `restarted with an empty data directory, the full node synced to ${wiped.head()}`);
   const wipedHeights = wiped.commits().map((c) => c.height);
   t.equal(wipedHeights[0], 1n, 'from height 1');
   checkNoFork(t, net);

@@ -27,7 +27,7 @@ import { BPS, UACC_PER_ACC } from '../../src/state/params.ts';
 import { proposals } from '../../src/state/governance/store.ts';
 import { estimateGas } from '../../src/cli/tx.ts';
 import { RpcClient, supplyPartsSum, type BroadcastTxCommitResult, type EventJSON } from '../../src/rpc/client.ts';
-import { NodeProcess, killedAtTeardown, pollUntil } from '../helpers/proc.ts';
+import { NodeProcess, blockMetas, commitLogForks, killedAtTeardown, pollUntil } from '../helpers/proc.ts';
 import { freeBasePort } from '../helpers/ports.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -47,19 +47,6 @@ const NS_PER_SECOND = 1_000_000_000n;
 const TEST_TIMEOUT_MS = 115_000;
 
 const attr = (e: EventJSON, key: string): string | undefined => e.attributes?.find((a) => a.key === key)?.value;
-
-/** Highest height a process logged as committed (0 if none). */
-const head = (p: NodeProcess): bigint => p.commits().reduce((m, c) => (c.height > m ? c.height : m), 0n);
-
-/** Block hash and app hash by height for heights 1..max as node `c` reports them (`blockchain`, 20 metas per call). */
-async function headersOf(c: RpcClient, max: bigint): Promise<Map<bigint, string>> {
-  const out = new Map<bigint, string>();
-  for (let hi = max; hi >= 1n; hi -= 20n) {
-    const r = await c.blockchain(hi - 19n > 1n ? hi - 19n : 1n, hi);
-    for (const m of r.block_metas) out.set(BigInt(m.header.height), `${m.block_id.hash}/${m.header.app_hash}`);
-  }
-  return out;
-}
 
 /** A proposal with no action set: the caller sets one. */
 function emptyProposal(title: string, deposit: bigint): MsgSubmitProposal {
@@ -337,7 +324,7 @@ t.test('governance on a devnet: a parameter change and a validator jail, by vote
   );
 
   // ---- the proposal records, as every node stores them (abci_query /store on the governance keys) ----
-  const common = procs.map(head).reduce((m, h) => (h < m ? h : m));
+  const common = procs.map((p) => p.head()).reduce((m, h) => (h < m ? h : m));
   for (const [i, c] of rpc.entries()) {
     const read = async (id: string): Promise<GovProposal> => {
       const q = await c.abciQuery('/store', proposals.stateKey(BigInt(id)), { height: common });
@@ -362,17 +349,9 @@ t.test('governance on a devnet: a parameter change and a validator jail, by vote
   }
 
   // ---- no fork: one block hash per height in the commit logs, one block hash and app hash per height over RPC ----
-  const byHeight = new Map<bigint, Set<string>>();
-  for (const p of procs) {
-    for (const c of p.commits()) {
-      let set = byHeight.get(c.height);
-      if (set === undefined) byHeight.set(c.height, (set = new Set()));
-      set.add(c.hash);
-    }
-  }
-  const forks = [...byHeight].filter(([, set]) => set.size !== 1).map(([h, set]) => `${h}: ${[...set].join(' ')}`);
+  const { forks, byHeight } = commitLogForks(procs);
   t.same(forks, [], `commit logs: one block hash per height across the four processes (${byHeight.size} heights)`);
-  const views = await Promise.all(rpc.map((c) => headersOf(c, common)));
+  const views = (await Promise.all(rpc.map((c) => blockMetas(c, common)))).map((m) => new Map([...m].map(([h, v]) => [h, `${v.hash}/${v.appHash}`])));
   const differing: string[] = [];
   for (let h = 1n; h <= common; h++) {
     const hs = new Set(views.map((v) => v.get(h)));

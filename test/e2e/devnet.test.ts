@@ -3,7 +3,6 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -26,6 +25,7 @@ import { runCli } from '../../src/cli/index.ts';
 import type { Io } from '../../src/cli/command.ts';
 import { RpcClient } from '../../src/rpc/client.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { freeBasePort } from '../helpers/ports.ts';
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/devnet.ts', import.meta.url));
 
@@ -33,24 +33,19 @@ async function readJson(path: string): Promise<any> {
   return JSON.parse(await readFile(path, 'utf8'));
 }
 
-/** A port P with P and P+1 free right now (the OS hands out an ephemeral port; its neighbour is checked). */
-async function freeBasePort(): Promise<number> {
-  const listen = (port: number) =>
-    new Promise<import('node:net').Server | null>((res) => {
-      const s = createServer();
-      s.once('error', () => res(null));
-      s.listen(port, '127.0.0.1', () => res(s));
-    });
-  for (;;) {
-    const a = await listen(0);
-    const port = (a!.address() as import('node:net').AddressInfo).port;
-    const b = port < 65535 ? await listen(port + 1) : null;
-    await new Promise((r) => a!.close(r));
-    if (b !== null) {
-      await new Promise((r) => b.close(r));
-      return port;
+/** Polls `status` until the node's latest height reaches `min` or 30 s pass; the last height seen (0 if none). */
+async function heightReached(client: RpcClient, min: bigint): Promise<bigint> {
+  const deadline = Date.now() + 30_000;
+  let height = 0n;
+  while (height < min && Date.now() < deadline) {
+    try {
+      height = BigInt((await client.status()).sync_info.latest_block_height);
+    } catch {
+      // not listening yet
     }
+    await new Promise((r) => setTimeout(r, 200));
   }
+  return height;
 }
 
 t.test('createDevnet writes consistent homes and nodes.json', async (t) => {
@@ -220,20 +215,11 @@ t.test('startDevnet runs the nodes and stops them cleanly', async (t) => {
   const tmp = tempDir();
   t.teardown(tmp.remove);
   const dir = join(tmp.path, 'net');
-  const nodes = await createDevnet({ validators: 1, dir, basePort: await freeBasePort() });
+  const nodes = await createDevnet({ validators: 1, dir, basePort: await freeBasePort(1) });
   const net = startDevnet(nodes);
   t.teardown(() => net.stop(1000));
   const client = new RpcClient(nodes[0].rpc, { timeoutMs: 2000 });
-  const deadline = Date.now() + 30_000;
-  let height = 0n;
-  while (height < 2n && Date.now() < deadline) {
-    try {
-      height = BigInt((await client.status()).sync_info.latest_block_height);
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const height = await heightReached(client, 2n);
   t.ok(height >= 2n, `the node commits blocks (height ${height})`);
   await net.stop();
   const results = await net.exited;
@@ -246,22 +232,13 @@ t.test('on a running devnet, the devnet authority attests and an agent registers
   const tmp = tempDir();
   t.teardown(tmp.remove);
   const dir = join(tmp.path, 'net');
-  const nodes = await createDevnet({ validators: 1, dir, basePort: await freeBasePort() });
+  const nodes = await createDevnet({ validators: 1, dir, basePort: await freeBasePort(1) });
   const net = startDevnet(nodes);
   t.teardown(() => net.stop(1000));
   const url = nodes[0].rpc;
   const home = nodes[0].home;
   const client = new RpcClient(url, { timeoutMs: 5000 });
-  const deadline = Date.now() + 30_000;
-  let height = 0n;
-  while (height < 1n && Date.now() < deadline) {
-    try {
-      height = BigInt((await client.status()).sync_info.latest_block_height);
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const height = await heightReached(client, 1n);
   t.ok(height >= 1n, 'the node commits blocks');
 
   const run = async (...argv: string[]) => {
@@ -310,7 +287,7 @@ t.test('npm run devnet (scripts/devnet.ts) creates, starts and stops on SIGINT',
   const tmp = tempDir();
   t.teardown(tmp.remove);
   const dir = join(tmp.path, 'devnet');
-  const env: NodeJS.ProcessEnv = { ...process.env, DEVNET_DIR: dir, DEVNET_VALIDATORS: '1', DEVNET_BASE_PORT: String(await freeBasePort()) };
+  const env: NodeJS.ProcessEnv = { ...process.env, DEVNET_DIR: dir, DEVNET_VALIDATORS: '1', DEVNET_BASE_PORT: String(await freeBasePort(1)) };
   delete env.NODE_OPTIONS; // tap's loader hooks are not for the child
   const child = spawn(process.execPath, [SCRIPT], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
@@ -334,16 +311,7 @@ t.test('npm run devnet (scripts/devnet.ts) creates, starts and stops on SIGINT',
   const nodes = await readDevnetNodes(dir);
   t.equal(url, nodes[0].rpc, 'prints the RPC URL of each node');
   const client = new RpcClient(url, { timeoutMs: 2000 });
-  const deadline = Date.now() + 30_000;
-  let height = 0n;
-  while (height < 1n && Date.now() < deadline) {
-    try {
-      height = BigInt((await client.status()).sync_info.latest_block_height);
-    } catch {
-      // starting
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const height = await heightReached(client, 1n);
   t.ok(height >= 1n, 'the node runs');
   child.kill('SIGINT');
   const r = await exited;

@@ -21,7 +21,7 @@ import { signTx } from '../../src/codec/tx.ts';
 import type { TxBody } from '../../src/codec/types.ts';
 import { estimateGas } from '../../src/cli/tx.ts';
 import { RpcClient } from '../../src/rpc/client.ts';
-import { NodeProcess, killedAtTeardown, pollUntil } from './proc.ts';
+import { NodeProcess, blockMetas, commitLogForks, killedAtTeardown, pollUntil } from './proc.ts';
 import { freeBasePort } from './ports.ts';
 import { tempDir } from './tmp.ts';
 import { Rng } from './rng.ts';
@@ -248,16 +248,6 @@ export interface CheckOptions {
   allowDuplicateVotes?: boolean;
 }
 
-/** Block hash and header app_hash by height for heights 1..max, from node `c` (`blockchain`, 20 metas per call). */
-async function metasOf(c: RpcClient, max: bigint): Promise<Map<bigint, { hash: string; appHash: string }>> {
-  const out = new Map<bigint, { hash: string; appHash: string }>();
-  for (let hi = max; hi >= 1n; hi -= 20n) {
-    const r = await c.blockchain(hi - 19n > 1n ? hi - 19n : 1n, hi);
-    for (const m of r.block_metas) out.set(BigInt(m.header.height), { hash: m.block_id.hash.toUpperCase(), appHash: m.header.app_hash.toUpperCase() });
-  }
-  return out;
-}
-
 /** Runs every invariant on every running node; each one is a tap assertion. Returns the height checked up to. */
 export async function checkInvariants(t: Test, net: FaultNet, opts: CheckOptions): Promise<bigint> {
   const L = opts.label;
@@ -272,7 +262,7 @@ export async function checkInvariants(t: Test, net: FaultNet, opts: CheckOptions
 
   // No fork, app hashes agree (RPC, every running node, heights 1..H).
   const H = (await Promise.all(live.map((i) => net.height(i)))).reduce((m, h) => (h < m ? h : m));
-  const metas = await Promise.all(live.map((i) => metasOf(net.rpc[i], H)));
+  const metas = await Promise.all(live.map((i) => blockMetas(net.rpc[i], H)));
   const forks: string[] = [];
   const appDiff: string[] = [];
   for (let h = 1n; h <= H; h++) {
@@ -296,14 +286,7 @@ export async function checkInvariants(t: Test, net: FaultNet, opts: CheckOptions
   t.same(ownDiff, [], `${L}: each node's own app hash (abci_info) equals the app_hash in the next block's header`);
 
   // No fork in the logs of every process ever started (killed and restarted ones too).
-  const byHeight = new Map<bigint, Set<string>>();
-  for (const p of net.procs.flat()) {
-    for (const c of p.commits()) {
-      let s = byHeight.get(c.height);
-      if (s === undefined) byHeight.set(c.height, (s = new Set()));
-      s.add(c.hash.toUpperCase());
-    }
-  }
+  const { byHeight } = commitLogForks(net.procs.flat());
   const logForks = [...byHeight].filter(([h, s]) => s.size !== 1 || (h <= H && metas[0].get(h)?.hash !== [...s][0])).map(([h, s]) => `${h}: ${[...s].join(' ')}`);
   t.same(logForks, [], `${L}: one hash per height across every process's commit log (${byHeight.size} heights, ${net.procs.flat().length} processes)`);
 

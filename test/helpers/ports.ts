@@ -1,4 +1,4 @@
-// Free loopback ports for devnets of real node processes (the same search as test/devnet-e2e.test.ts).
+// Free loopback ports for devnets of real node processes (every real-process test takes its ports here).
 import { createServer, type Server } from 'node:net';
 import { PORT_STRIDE } from '../../src/node/devnet.ts';
 

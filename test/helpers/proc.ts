@@ -1,6 +1,7 @@
 // Real node processes for end-to-end tests: start `agentcluster` under this Node, read its JSON log lines, kill it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { RpcClient } from '../../src/rpc/client.ts';
 
 export const BIN = fileURLToPath(new URL('../../bin/agentcluster.ts', import.meta.url));
 
@@ -40,6 +41,11 @@ export class NodeProcess {
   /** Heights of the "committed block" lines so far, with their block hashes. */
   commits(): Array<{ height: bigint; hash: string }> {
     return this.lines.filter((l) => l.msg === 'committed block').map((l) => ({ height: BigInt(l.height as string), hash: l.hash as string }));
+  }
+
+  /** Highest height this process logged as committed (0 if none). */
+  head(): bigint {
+    return this.commits().reduce((m, c) => (c.height > m ? c.height : m), 0n);
   }
 
   /** Resolves when a log line matches, or rejects after timeoutMs (or if the process exits first). */
@@ -112,4 +118,31 @@ export function killedAtTeardown(t: { teardown(fn: () => unknown): void }, after
     after();
   });
   return procs;
+}
+
+/**
+ * No fork in the commit logs: the heights at which the "committed block" lines of `procs` (restarted and killed ones
+ * included) name more than one block hash, as "H: hash hash" lines; `byHeight` holds every height's hashes (upper case).
+ */
+export function commitLogForks(procs: readonly NodeProcess[]): { forks: string[]; byHeight: Map<bigint, Set<string>> } {
+  const byHeight = new Map<bigint, Set<string>>();
+  for (const p of procs) {
+    for (const c of p.commits()) {
+      let s = byHeight.get(c.height);
+      if (s === undefined) byHeight.set(c.height, (s = new Set()));
+      s.add(c.hash.toUpperCase());
+    }
+  }
+  const forks = [...byHeight].filter(([, s]) => s.size !== 1).map(([h, s]) => `${h}: ${[...s].join(' ')}`);
+  return { forks, byHeight };
+}
+
+/** Block hash and header app_hash (upper case) by height for heights 1..max, from node `c` (`blockchain`, 20 metas per call). */
+export async function blockMetas(c: RpcClient, max: bigint): Promise<Map<bigint, { hash: string; appHash: string }>> {
+  const out = new Map<bigint, { hash: string; appHash: string }>();
+  for (let hi = max; hi >= 1n; hi -= 20n) {
+    const r = await c.blockchain(hi - 19n > 1n ? hi - 19n : 1n, hi);
+    for (const m of r.block_metas) out.set(BigInt(m.header.height), { hash: m.block_id.hash.toUpperCase(), appHash: m.header.app_hash.toUpperCase() });
+  }
+  return out;
 }

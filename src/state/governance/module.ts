@@ -41,7 +41,7 @@ import { proposalKind, type GovProposal, type MsgSubmitProposal, type ProposalKi
 import { BPS, SLASH_APPEAL_MARGIN_SECONDS, type AppParams } from '../params.ts';
 import { applyParamChanges } from '../genesis.ts';
 import { credit, debit, getAccount, moduleAddress, ModuleAccount } from '../accounts.ts';
-import { agents, getAgent } from '../agents.ts';
+import { agents } from '../agents.ts';
 import { allValidators, isOutForGood, JAILED_FOREVER, validators } from '../validators.ts';
 import { restoreSlash, slashEscrows } from '../slashing.ts';
 import { anotherValidatorRemains } from '../staking.ts';
@@ -129,10 +129,16 @@ export async function minDeposit(state: StateReader, params: AppParams): Promise
 
 /** An account's voting weight: its agent bond plus its validator's stake (uacc), as of `state`. */
 export async function votingWeight(state: StateReader, address: Uint8Array): Promise<bigint> {
-  const agent = await getAgent(state, address);
-  if (agent === undefined) return 0n;
-  const v = agent.validator.length > 0 ? await validators.get(state, agent.validator) : undefined;
-  return agent.bond + (v?.stake ?? 0n);
+  return (await votingWeights(state, [address]))[0];
+}
+
+/** votingWeight of each address, in two batched reads (their agents, then their validators). */
+async function votingWeights(state: StateReader, addresses: readonly Uint8Array[]): Promise<bigint[]> {
+  const holders = await agents.getMany(state, addresses);
+  const staking = holders.map((a) => (a !== undefined && a.validator.length > 0 ? a.validator : undefined));
+  const stakes = await validators.getMany(state, staking.filter((a): a is Uint8Array => a !== undefined));
+  let next = 0;
+  return holders.map((a, i) => (a?.bond ?? 0n) + (staking[i] === undefined ? 0n : (stakes[next++]?.stake ?? 0n)));
 }
 
 /** Every bond plus every stake: the base of the quorum. O(agents + validators), once per tally. */
@@ -149,16 +155,9 @@ export async function totalVotingWeight(state: StateReader): Promise<bigint> {
  */
 export async function tallyVotes(state: StateReader, id: bigint, totalWeight?: bigint): Promise<TallyResult> {
   const t: TallyResult = { yes: 0n, no: 0n, abstain: 0n, veto: 0n, totalWeight: totalWeight ?? (await totalVotingWeight(state)) };
-  // votingWeight for every voter, in two batched reads (the voters' agents, then their validators).
   const vs = await votesOf(state, id);
-  const voters = await agents.getMany(state, vs.map((v) => v.voter));
-  const staking = voters.map((a) => (a !== undefined && a.validator.length > 0 ? a.validator : undefined));
-  const stakes = await validators.getMany(state, staking.filter((a): a is Uint8Array => a !== undefined));
-  let next = 0;
-  vs.forEach((v, i) => {
-    const stake = staking[i] === undefined ? 0n : (stakes[next++]?.stake ?? 0n);
-    t[v.option] += (voters[i]?.bond ?? 0n) + stake;
-  });
+  const weights = await votingWeights(state, vs.map((v) => v.voter));
+  vs.forEach((v, i) => (t[v.option] += weights[i]));
   return t;
 }
 
