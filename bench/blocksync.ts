@@ -41,6 +41,9 @@ class StepClock implements Clock {
   now(): bigint {
     return 1_764_000_010_000_000_000n + BigInt(this.ms) * MS_NS;
   }
+  monotonicMs(): number {
+    return this.ms;
+  }
   setTimer(ms: number, fn: () => void): { cancel(): void } {
     const t = { at: this.ms + ms, fn, live: true };
     this.timers.push(t);

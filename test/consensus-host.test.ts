@@ -136,6 +136,27 @@ t.test('prevotes a valid proposal, ignores badly signed votes, commits on 2/3+ p
   t.equal(h.fatal, null);
 });
 
+t.test('a wall-clock step while a block executes neither lengthens nor skips timeout_commit (monotonic time)', async (t) => {
+  // Table: the wall clock steps back an hour, or forward an hour, during the execution of the decided block (NTP or
+  // an operator setting the clock). The commit timeout is a duration: it must be measured on monotonic time.
+  for (const stepMs of [-3_600_000, 3_600_000]) {
+    const h = await Harness.start(t);
+    const execute = h.app.execute.bind(h.app);
+    h.app.execute = async (input) => {
+      h.clock.step(stepMs);
+      return execute(input);
+    };
+    await h.playHeight();
+    t.equal(h.app.head().height, 1n, `step ${stepMs} ms: height 1 committed`);
+    h.clock.tick(h.commitMs - 1);
+    await h.settle();
+    t.equal(h.host.status().height, 1n, `step ${stepMs} ms: the next height still waits for timeout_commit`);
+    h.clock.tick(1);
+    await h.until('height 2', () => h.host.status().height === 2n);
+    t.equal(h.host.status().height, 2n, `step ${stepMs} ms: height 2 starts after exactly timeout_commit`);
+  }
+});
+
 t.test('a proposal with a bad signature is dropped', async (t) => {
   const h = await Harness.start(t);
   const [, v1, v2] = h.keys;

@@ -182,6 +182,25 @@ t.test('penalize to the threshold: disconnected both ways, refused while banned,
   t.notOk(a.isBanned(b.peerId));
 });
 
+t.test('a ban ends on time when the wall clock steps back an hour during it (monotonic time)', async (t) => {
+  const a = await transport(t, { banMs: 1000 });
+  const b = await transport(t, { persistentPeers: a.addrs(), redialMinMs: 100, redialMaxMs: 200 });
+  await until('connected', () => a.peers().length === 1 && b.peers().length === 1);
+  a.penalize(b.peerId, 'misbehaved', 60);
+  a.penalize(b.peerId, 'misbehaved again', 60);
+  t.ok(a.isBanned(b.peerId), 'banned');
+  const bannedAt = performance.now();
+  const realNow = Date.now;
+  Date.now = () => realNow() - 3_600_000;
+  t.teardown(() => {
+    Date.now = realNow;
+  });
+  await until('disconnected', () => a.peers().length === 0 && b.peers().length === 0);
+  await until('reconnected after the ban, not an hour later', () => a.peers().length === 1 && b.peers().length === 1, 5000);
+  t.ok(performance.now() - bannedAt >= 900, `after the ban's second (${Math.round(performance.now() - bannedAt)} ms)`);
+  t.notOk(a.isBanned(b.peerId));
+});
+
 t.test('persistent peers: dialed until they come up, redialed after a restart', async (t) => {
   const bKey = generateKeyPair();
   // A free port for b: bind port 0, note it, close.
@@ -377,6 +396,29 @@ t.test('consensus reactor: a peer sending too fast is cut off and penalized', as
   t.ok(host.received.length >= 20 && host.received.length <= 22, `a burst of twice the rate passes (${host.received.length})`);
   t.equal(net.penalties.length, 1, 'one flood penalty per second, not one per message');
   t.equal(net.penalties[0].cost, PENALTY.flood);
+});
+
+t.test('consensus reactor: a wall-clock step back does not stop relaying or the rate limiter (monotonic time)', async (t) => {
+  // The wall clock steps back an hour (NTP, an operator) right after the first messages: durations measured on it
+  // would go negative, so fresh messages would wait an hour to be relayed and the flood bucket would never refill.
+  const { net, host, r } = reactor(t, { relayDelayMs: 100, maxMessagesPerSecond: 10 });
+  net.connect('p');
+  net.connect('q');
+  for (let i = 0; i < 20; i++) net.deliver('q', 'consensus', enc(vote(5n, i, 1, 7)));
+  t.equal(host.received.length, 20, 'a burst of twice the rate passes');
+  const realNow = Date.now;
+  const stepped = realNow() - 3_600_000;
+  const started = realNow();
+  Date.now = () => stepped + (realNow() - started);
+  t.teardown(() => {
+    Date.now = realNow;
+  });
+  await sleep(1_100);
+  r.tick();
+  t.equal(consensusTo(net, 'p').filter((m) => m.type === 'vote').length, 20, 'after the relay delay, every message is relayed to the other peer');
+  for (let i = 20; i < 30; i++) net.deliver('q', 'consensus', enc(vote(5n, i, 1, 7)));
+  t.equal(host.received.length, 30, 'a second later the bucket has refilled: ten more pass');
+  t.same(net.penalties, [], 'and nobody is penalized for flooding');
 });
 
 t.test('consensus reactor: re-gossip converges, is sent once per peer, and again after a reconnect', async (t) => {

@@ -15,7 +15,6 @@ import { getAccount } from '../src/state/accounts.ts';
 import type { App } from '../src/state/app.ts';
 import { defaultConfig, homePaths, writeConfig } from '../src/node/config.ts';
 import { RpcCode, RpcError, type Args, type Method, type MethodTable, type ParamSpec } from '../src/rpc/types.ts';
-import type { RpcContext } from '../src/rpc/context.ts';
 import { allDomainMethods } from '../src/rpc/domain-tasks.ts';
 import { abciMethods, appHashAt } from '../src/rpc/abci.ts';
 import {

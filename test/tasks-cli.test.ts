@@ -18,7 +18,7 @@ import { getEndorsement } from '../src/reputation/endorsements.ts';
 import { getTask, lastTaskId } from '../src/tasks/store.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { Driver, SECOND, addr, fundValidators, registerAgents, tasksFixture, verifyAgents } from './helpers/tasks.ts';
-import { cli, type Outcome } from './helpers/inproc.ts';
+import { cli } from './helpers/inproc.ts';
 import { InProcNode } from './helpers/inproc-node.ts';
 
 const hex = (k: KeyPair | Uint8Array): string => toHex(k instanceof Uint8Array ? k : addr(k));

@@ -49,13 +49,16 @@ import { prepareRandao } from '../crypto/bls.ts';
 
 /** Time as the host sees it. Injected so that tests and simulations can drive a virtual clock. */
 export interface Clock {
-  /** Wall-clock time in ns since the epoch (vote timestamps only; blocks take BFT time). */
+  /** Wall-clock time in ns since the epoch (vote timestamps only; blocks take BFT time). May step (NTP, an operator). */
   now(): bigint;
+  /** A monotonic reading in ms, for durations: a wall-clock step must not lengthen or skip a timeout. */
+  monotonicMs(): number;
   setTimer(ms: number, fn: () => void): { cancel(): void };
 }
 
 export const systemClock: Clock = {
   now: () => BigInt(Date.now()) * MS_NS,
+  monotonicMs: () => performance.now(),
   setTimer(ms, fn) {
     const t = setTimeout(fn, ms);
     return { cancel: () => clearTimeout(t) };
@@ -812,7 +815,7 @@ export class ConsensusHost {
     const commit = this.core.votes!.buildCommit(round, blockId);
     if (commit === null) throw new AppError('INTERNAL', `no precommit quorum to build the commit of height ${height}`);
     const hash = blockId.hash;
-    const decidedAt = this.clock.now();
+    const decidedAt = this.clock.monotonicMs();
     await this.app.store.saveDecidedBlock(height, { bytes: entry.bytes, hash }, CommitCodec.encode(commit));
     failpoint('after_decided_saved');
     await this.wal.writeEndHeight(height);
@@ -822,7 +825,7 @@ export class ConsensusHost {
     failpoint('after_block_committed');
     // As CometBFT: the next height starts timeout_commit after the decision, not after the execution, so a block that
     // takes long to execute does not lengthen the interval by the whole timeout as well.
-    const elapsedMs = Number((this.clock.now() - decidedAt) / MS_NS);
+    const elapsedMs = this.clock.monotonicMs() - decidedAt;
     const delay = Math.max(0, Number(this.params.timeouts.commit_ms) - elapsedMs);
     const timer = this.clock.setTimer(delay, () => {
       this.timers.delete(timer);
@@ -847,7 +850,7 @@ export class ConsensusHost {
 
   /** Executes a decided block and commits it with the validator set of height + 2, in one batch. */
   private async applyBlock(height: bigint, block: Block, bytes: Uint8Array, blockId: BlockID, commit: Commit): Promise<void> {
-    const started = this.clock.now();
+    const started = this.clock.monotonicMs();
     this.txs?.lock?.();
     const lastCommit = height === this.app.genesis.initialHeight ? [] : commitVotes(block.lastCommit, await this.validatorSetAt(height - 1n));
     const input = {
@@ -875,7 +878,7 @@ export class ConsensusHost {
     this.evidencePool = this.evidencePool.filter((e) => !included.has(toHex(evidenceId(e, this.chainId))));
     await this.txs?.committed(height, block.data.txs);
     this.log.info(
-      { height: height.toString(), round: commit.round, hash: toHex(blockId.hash), txs: block.data.txs.length, app_hash: toHex(out.appHash), ms: Number((this.clock.now() - started) / MS_NS) },
+      { height: height.toString(), round: commit.round, hash: toHex(blockId.hash), txs: block.data.txs.length, app_hash: toHex(out.appHash), ms: Math.round(this.clock.monotonicMs() - started) },
       'committed block',
     );
     try {

@@ -551,7 +551,7 @@ export class Wal {
       this.failure =
         err instanceof AppError
           ? err
-          : new AppError('INTERNAL', `WAL ${this.path}: write failed (${message}); the WAL's state on disk is unknown, stop the node and restart it`, {
+          : new AppError('INTERNAL', `WAL ${this.path}: write or fsync failed (${message}); the WAL's state on disk is unknown, stop the node and restart it`, {
               path: this.path,
             });
     }

@@ -8,6 +8,9 @@
 // per height, for the current and the previous height only. The previous height's messages (snapshotted when a block
 // commits) go to peers one height behind, which is what a node restarted in the middle of a height needs. Anything
 // older is block sync's job (sync.ts).
+//
+// Relay delays, rate limits and stall timers are durations: measured on performance.now(), never on the wall clock,
+// which can step (NTP, an operator) and would hold messages back or starve the flood bucket for as long as the step.
 import type { Logger } from 'pino';
 import { ConsensusMessageCodec, EvidenceCodec, TxBatchCodec, type ConsensusMessage, type Evidence } from '../codec/types.ts';
 import type { ConsensusNetwork, EvidenceResult } from '../consensus/host.ts';
@@ -122,8 +125,8 @@ export class ConsensusReactor implements ConsensusNetwork {
   private readonly cache = new WeakMap<object, Entry>();
   private seen = new Map<string, Seen>();
   private height = -1n;
-  private heightAt = Date.now();
-  private staleAt = 0;
+  private heightAt = performance.now();
+  private staleAt = -Infinity;
   /** The last pass's messages, and those of the height before the current one (for peers one height behind). */
   private last: { height: bigint; entries: Entry[] } | null = null;
   private prev: { height: bigint; entries: Entry[] } | null = null;
@@ -146,7 +149,7 @@ export class ConsensusReactor implements ConsensusNetwork {
       }
       // A new (or re-connected) peer starts with nothing: everything we hold of the height goes to it now.
       this.peers.delete(peer);
-      if (this.host !== null && !this.closed) this.gossipPeer(peer, this.currentEntries(Date.now()), Date.now(), false);
+      if (this.host !== null && !this.closed) this.gossipPeer(peer, this.currentEntries(performance.now()), performance.now(), false);
     });
   }
 
@@ -154,7 +157,7 @@ export class ConsensusReactor implements ConsensusNetwork {
   attach(host: GossipHost): void {
     this.host = host;
     this.height = host.status().height;
-    this.heightAt = Date.now();
+    this.heightAt = performance.now();
     this.schedule();
   }
 
@@ -163,7 +166,7 @@ export class ConsensusReactor implements ConsensusNetwork {
     if (this.closed || msg.type === 'timeout') return; // timeouts are local: never sent
     const e = this.entryOf(msg);
     this.remember(e);
-    const now = Date.now();
+    const now = performance.now();
     for (const p of this.network.peers()) this.trySend(p.id, this.peerState(p.id, now), e, now, true);
   }
 
@@ -174,14 +177,14 @@ export class ConsensusReactor implements ConsensusNetwork {
   committed(): void {
     if (this.host === null || this.closed) return;
     const height = this.host.status().height;
-    const entries = this.currentEntries(Date.now());
+    const entries = this.currentEntries(performance.now());
     if (entries.length > 0) this.prev = { height, entries };
   }
 
   /** One re-gossip pass to every peer (the timer calls it; tests may too). */
   tick(): void {
     if (this.host === null || this.closed) return;
-    const now = Date.now();
+    const now = performance.now();
     const current = this.currentEntries(now);
     let stale = false;
     if (now - this.heightAt >= this.staleMs && now - this.staleAt >= this.staleMs) {
@@ -271,7 +274,7 @@ export class ConsensusReactor implements ConsensusNetwork {
   private receive(peer: string, bytes: Uint8Array): void {
     const host = this.host;
     if (host === null || this.closed) return;
-    const now = Date.now();
+    const now = performance.now();
     const ps = this.peerState(peer, now);
     this.refill(ps, now);
     if (ps.tokens < 1) {
@@ -346,7 +349,7 @@ export class ConsensusReactor implements ConsensusNetwork {
     if (cached !== undefined) return cached;
     const bytes = ConsensusMessageCodec.encode(msg);
     const hash = toHex(sha256(bytes));
-    const firstSeen = this.seen.get(hash)?.firstSeen ?? 0;
+    const firstSeen = this.seen.get(hash)?.firstSeen ?? -Infinity; // monotonic time starts near 0: 'long ago'
     const e: Entry = { bytes, hash, height: heightOf(msg), firstSeen, key: keyOf(msg), isProposal: msg.type === 'proposal' };
     this.cache.set(id, e);
     return e;
@@ -360,7 +363,7 @@ export class ConsensusReactor implements ConsensusNetwork {
   private peerState(peer: string, now: number): PeerGossip {
     let ps = this.peers.get(peer);
     if (ps === undefined) {
-      ps = { height: null, has: new Map(), voted: new Map(), tokens: this.rate * 2, proposalTokens: this.proposalRate * 3, refilledAt: now, floodReportedAt: 0 };
+      ps = { height: null, has: new Map(), voted: new Map(), tokens: this.rate * 2, proposalTokens: this.proposalRate * 3, refilledAt: now, floodReportedAt: -Infinity };
       this.peers.set(peer, ps);
     }
     return ps;

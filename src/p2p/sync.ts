@@ -21,7 +21,6 @@ import { AppError } from '../errors.ts';
 import { BlockCodec, CommitCodec, type Block, type Commit } from '../codec/types.ts';
 import { blockIdOf } from '../consensus/block.ts';
 import { equalBlockId } from '../consensus/block-id.ts';
-import { MS_NS } from '../consensus/evidence.ts';
 import { systemClock, type Clock, type SyncedBlockResult } from '../consensus/host.ts';
 import type { App } from '../state/app.ts';
 import type { VerifiedTxCache } from '../state/executor.ts';
@@ -379,8 +378,9 @@ export class BlockSync {
     return max;
   }
 
+  /** Monotonic ms: cooldowns, stall detection and rates are durations, which a wall-clock step must not stretch. */
   private nowMs(): number {
-    return Number(this.clock.now() / MS_NS);
+    return this.clock.monotonicMs();
   }
 
   /** Requests what the window lacks, drops what consensus committed meanwhile, and updates the hold on the host. */

@@ -2,7 +2,8 @@
 // Each channel is a libp2p protocol (/agentcluster/<channel>/1). Every peer gets one long-lived outbound stream per
 // channel for what we send (the peer opens its own for what it sends), carrying varint length-prefixed frames. The
 // transport also owns what no reactor should: size limits, bounded send queues, redialing persistent peers, the
-// connection limit, and peer scores with bans.
+// connection limit, and peer scores with bans. Bans, backoffs and score memory are durations on performance.now()
+// (monotonic): a wall-clock step must neither stretch a ban or a redial by the step nor end it early.
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { tcp } from '@libp2p/tcp';
 import { noise } from '@chainsafe/libp2p-noise';
@@ -290,7 +291,7 @@ export class P2PTransport implements Network {
   private readonly peerHandlers: Array<(event: 'connected' | 'disconnected', peer: string) => void> = [];
   private readonly targets: DialTarget[] = [];
   private dialTimer: NodeJS.Timeout | null = null;
-  private prunedAt = Date.now();
+  private prunedAt = performance.now();
   private closed = false;
 
   private constructor(node: Libp2p, opts: TransportOptions, targets: DialTarget[]) {
@@ -442,10 +443,10 @@ export class P2PTransport implements Network {
     const s = this.scoreState(peer);
     s.score -= cost;
     this.log.debug({ peer, reason, cost, score: s.score }, 'peer penalized');
-    if (s.score > this.opts.banThreshold || s.bannedUntil > Date.now()) return;
+    if (s.score > this.opts.banThreshold || s.bannedUntil > performance.now()) return;
     const ms = Math.min(MAX_BAN_MS, this.opts.banMs * 2 ** Math.min(s.bans, 20));
     s.bans++;
-    s.bannedUntil = Date.now() + ms;
+    s.bannedUntil = performance.now() + ms;
     this.log.warn({ peer, reason, ban_ms: ms }, 'peer banned');
     for (const t of this.targets) if (t.peer === peer) t.nextAt = Math.max(t.nextAt, s.bannedUntil);
     void this.node.hangUp(peerIdFromString(peer)).catch((err: unknown) => this.log.debug({ peer, err: String(err) }, 'hang up failed'));
@@ -460,11 +461,11 @@ export class P2PTransport implements Network {
 
   isBanned(peer: string): boolean {
     const s = this.scores.get(peer);
-    return s !== undefined && s.bannedUntil > Date.now();
+    return s !== undefined && s.bannedUntil > performance.now();
   }
 
   private scoreState(peer: string): ScoreState {
-    const now = Date.now();
+    const now = performance.now();
     let s = this.scores.get(peer);
     if (s === undefined) {
       s = { score: INITIAL_SCORE, at: now, bannedUntil: 0, bans: 0 };
@@ -517,7 +518,7 @@ export class P2PTransport implements Network {
       q.stream?.abort(new Error('peer disconnected'));
       q.stream = null;
     }
-    const now = Date.now();
+    const now = performance.now();
     for (const t of this.targets) {
       // Redial soon, jittered so that two nodes that lost each other do not dial at the same instant.
       if (t.peer === id) t.nextAt = Math.max(t.nextAt, now + this.opts.redialMinMs * (0.5 + Math.random()));
@@ -551,7 +552,7 @@ export class P2PTransport implements Network {
   /** Dials every target that is due: not connected, not banned, past its backoff. */
   private dialDue(): void {
     if (this.closed) return;
-    const now = Date.now();
+    const now = performance.now();
     if (now - this.prunedAt > SCORE_MEMORY_MS / 10) {
       this.prunedAt = now;
       this.pruneScores(now);
@@ -568,9 +569,9 @@ export class P2PTransport implements Network {
         .catch((err: unknown) => {
           t.failures++;
           const backoff = Math.min(this.opts.redialMaxMs, this.opts.redialMinMs * 2 ** Math.min(t.failures - 1, 20));
-          t.nextAt = Date.now() + backoff * (0.75 + Math.random() / 2);
+          t.nextAt = performance.now() + backoff * (0.75 + Math.random() / 2);
           const level = t.failures === 1 || t.failures % 10 === 0 ? 'info' : 'debug';
-          if (!this.closed) this.log[level]({ addr: t.text, failures: t.failures, retry_ms: Math.round(t.nextAt - Date.now()), err: (err as Error).message }, 'peer dial failed');
+          if (!this.closed) this.log[level]({ addr: t.text, failures: t.failures, retry_ms: Math.round(t.nextAt - performance.now()), err: (err as Error).message }, 'peer dial failed');
         })
         .finally(() => {
           t.dialing = false;

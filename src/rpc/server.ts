@@ -605,8 +605,8 @@ export class RpcServer {
     for (const s of [...this.sessions]) s.end(1001, 'server shutting down');
     this.http.closeIdleConnections();
     // A short grace for answers and close handshakes to flush, then every remaining socket is destroyed.
-    const deadline = Date.now() + 500;
-    while (this.sockets.size + this.overLimit.size > 0 && Date.now() < deadline) {
+    const deadline = performance.now() + 500;
+    while (this.sockets.size + this.overLimit.size > 0 && performance.now() < deadline) {
       await new Promise((r) => setTimeout(r, 10));
       this.http.closeIdleConnections();
     }

@@ -132,10 +132,18 @@ export interface StateReader {
 
 export class Store implements StateReader, NodeReader {
   private readonly db: Level<Uint8Array, Uint8Array>;
+  private readonly path: string;
   private headCache: StoreHead | null = null;
+  /**
+   * The first failed write. LevelDB does not keep it: after a failed log append (ENOSPC) it acknowledges later
+   * writes, synced ones too, that the next open drops as a corrupt log tail. So the store keeps it and refuses
+   * every later write, as the WAL does; the node must stop and restart (the reopen recovers up to the failure).
+   */
+  private writeFailure: AppError | null = null;
 
-  private constructor(db: Level<Uint8Array, Uint8Array>) {
+  private constructor(db: Level<Uint8Array, Uint8Array>, path: string) {
     this.db = db;
+    this.path = path;
   }
 
   static async open(path: string): Promise<Store> {
@@ -146,7 +154,7 @@ export class Store implements StateReader, NodeReader {
       const cause = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
       throw new AppError('STORE_CORRUPT', `cannot open the database at ${path}: ${cause}; is another node using this home?`, { path });
     }
-    const store = new Store(db);
+    const store = new Store(db, path);
     const head = await db.get(HEAD_KEY);
     store.headCache = head === undefined ? null : StoreHeadCodec.decode(head);
     return store;
@@ -210,6 +218,7 @@ export class Store implements StateReader, NodeReader {
     if (prev !== null && w.head.height !== prev.height + 1n) {
       throw new AppError('INTERNAL', `store is at height ${prev.height}; cannot commit height ${w.head.height}`);
     }
+    if (this.writeFailure !== null) throw this.writeFailure; // before opening a batch that would never be closed
     const batch = this.db.batch();
     for (const s of w.state) {
       if (s.value === null) batch.del(key(P.STATE, s.key));
@@ -234,7 +243,7 @@ export class Store implements StateReader, NodeReader {
     for (const a of w.blockIndex ?? []) batch.put(attributeKey(P.BLOCK_EVENT, a, w.head.height), empty);
     batch.put(HEAD_KEY, StoreHeadCodec.encode(w.head));
     // Synced: the WAL and the signer state are fsynced, and the state must never fall behind them on power loss.
-    await batch.write({ sync: true });
+    await this.write(`height ${w.head.height}`, () => batch.write({ sync: true }));
     this.headCache = w.head;
   }
 
@@ -286,7 +295,7 @@ export class Store implements StateReader, NodeReader {
 
   /** Validator sets derived from the genesis state, written once when consensus first starts. */
   async putValidatorSets(sets: ReadonlyArray<{ height: bigint; bytes: Uint8Array }>): Promise<void> {
-    await this.db.batch(sets.map((vs) => ({ type: 'put' as const, key: key(P.VALSET, u64be(vs.height)), value: vs.bytes })));
+    await this.write('validator sets', () => this.db.batch(sets.map((vs) => ({ type: 'put' as const, key: key(P.VALSET, u64be(vs.height)), value: vs.bytes }))));
   }
 
   /**
@@ -297,14 +306,31 @@ export class Store implements StateReader, NodeReader {
     const head = this.headCache;
     if (head !== null && height !== head.height + 1n) throw new AppError('INTERNAL', `store is at height ${head.height}; cannot save a decided block for ${height}`);
     const h = u64be(height);
-    await this.db.batch(
-      [
-        { type: 'put', key: key(P.BLOCK, h), value: block.bytes },
-        { type: 'put', key: key(P.BLOCK_HASH, block.hash), value: h },
-        { type: 'put', key: key(P.COMMIT, h), value: commit },
-      ],
-      { sync: true },
+    await this.write(`decided block ${height}`, () =>
+      this.db.batch(
+        [
+          { type: 'put', key: key(P.BLOCK, h), value: block.bytes },
+          { type: 'put', key: key(P.BLOCK_HASH, block.hash), value: h },
+          { type: 'put', key: key(P.COMMIT, h), value: commit },
+        ],
+        { sync: true },
+      ),
     );
+  }
+
+  /** Runs a write unless one has failed before; a failure is kept (see writeFailure) and thrown now and later. */
+  private async write(what: string, op: () => Promise<void>): Promise<void> {
+    if (this.writeFailure !== null) throw this.writeFailure;
+    try {
+      await op();
+    } catch (err) {
+      this.writeFailure = new AppError(
+        'INTERNAL',
+        `the database at ${this.path} failed to write ${what} (${(err as Error).message}); its state on disk is unknown and it takes no more writes: stop the node, fix the disk and restart it`,
+        { path: this.path },
+      );
+      throw this.writeFailure;
+    }
   }
 }
 

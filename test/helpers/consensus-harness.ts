@@ -56,6 +56,8 @@ interface Timer {
 export class VirtualClock implements Clock {
   readonly base: bigint;
   #ms = 0;
+  /** Wall-clock steps (step()): move now() only, as NTP or an operator setting the clock would. */
+  #wallStepMs = 0;
   #seq = 0;
   #timers: Timer[] = [];
 
@@ -68,7 +70,16 @@ export class VirtualClock implements Clock {
   }
 
   now(): bigint {
-    return this.base + BigInt(this.#ms) * MS_NS;
+    return this.base + BigInt(this.#ms + this.#wallStepMs) * MS_NS;
+  }
+
+  monotonicMs(): number {
+    return this.#ms;
+  }
+
+  /** Steps the wall clock by ms (negative: back) without moving monotonic time or any timer. */
+  step(ms: number): void {
+    this.#wallStepMs += ms;
   }
 
   setTimer(ms: number, fn: () => void): { cancel(): void } {

@@ -39,6 +39,12 @@ export function faultRng(t: Test): { rng: Rng; seed: number } {
 
 export type NodeState = 'running' | 'stopped' | 'paused';
 
+/** How a node's process is started: extra environment and Node options (a fault-injection preload), kept across restarts. */
+export interface Launch {
+  env?: Record<string, string>;
+  execArgv?: string[];
+}
+
 export class FaultNet {
   readonly nodes: DevnetNode[];
   readonly dir: string;
@@ -46,6 +52,8 @@ export class FaultNet {
   readonly procs: NodeProcess[][];
   readonly rpc: RpcClient[];
   readonly state: NodeState[];
+  /** Per node: how `start` launches it (set before a start; restarts reuse it). */
+  readonly launch: Launch[];
   private readonly all: NodeProcess[];
 
   constructor(nodes: DevnetNode[], dir: string, all: NodeProcess[]) {
@@ -55,11 +63,12 @@ export class FaultNet {
     this.procs = nodes.map(() => []);
     this.rpc = nodes.map((n) => new RpcClient(n.rpc, { timeoutMs: 5_000 }));
     this.state = nodes.map(() => 'stopped');
+    this.launch = nodes.map(() => ({}));
   }
 
   start(i: number): NodeProcess {
     if (this.state[i] !== 'stopped') throw new Error(`${this.nodes[i].name} is ${this.state[i]}`);
-    const p = new NodeProcess(['start', '--home', this.nodes[i].home]);
+    const p = new NodeProcess(['start', '--home', this.nodes[i].home], this.launch[i].env, this.launch[i].execArgv);
     this.procs[i].push(p);
     this.all.push(p);
     this.state[i] = 'running';
@@ -121,14 +130,29 @@ export class FaultNet {
   }
 }
 
-/** A 4-validator devnet (createDevnet) in a temp dir, all started; every process is SIGKILLed at teardown. */
-export async function startFaultNet(t: Test, validators = 4): Promise<FaultNet> {
+export interface FaultNetOptions {
+  validators?: number;
+  fullNodes?: number;
+  /**
+   * Runs after createDevnet and before any process starts: rewrite a config.toml, copy a key, set `net.launch[i]`.
+   * Nodes whose `launch` it leaves alone start plainly.
+   */
+  prepare?: (net: FaultNet) => Promise<void> | void;
+  /** Nodes not started with the others (a test starts them later with `net.start`). */
+  hold?: number[];
+}
+
+/** A devnet (createDevnet; 4 validators by default) in a temp dir, all started; every process is SIGKILLed at teardown. */
+export async function startFaultNet(t: Test, opts: FaultNetOptions = {}): Promise<FaultNet> {
+  const validators = opts.validators ?? 4;
+  const fullNodes = opts.fullNodes ?? 0;
   const dir = tempDir('ac-faults-');
   const all = killedAtTeardown(t, dir.remove);
-  const nodes = await createDevnet({ validators, fullNodes: 0, dir: join(dir.path, 'net'), basePort: await freeBasePort(validators) });
+  const nodes = await createDevnet({ validators, fullNodes, dir: join(dir.path, 'net'), basePort: await freeBasePort(validators + fullNodes) });
   const net = new FaultNet(nodes, join(dir.path, 'net'), all);
   t.teardown(() => net.close());
-  for (let i = 0; i < nodes.length; i++) net.start(i);
+  await opts.prepare?.(net);
+  for (let i = 0; i < nodes.length; i++) if (!(opts.hold ?? []).includes(i)) net.start(i);
   await net.waitAll(2n, 90_000, 'the devnet committing height 2 on every node');
   return net;
 }
@@ -248,72 +272,94 @@ export interface CheckOptions {
   allowDuplicateVotes?: boolean;
 }
 
-/** Runs every invariant on every running node; each one is a tap assertion. Returns the height checked up to. */
-export async function checkInvariants(t: Test, net: FaultNet, opts: CheckOptions): Promise<bigint> {
+/** What the checker found, by invariant: each list holds one line per violation (empty = the invariant holds). */
+export interface Violations {
+  resumed: string[];
+  forks: string[];
+  appHashes: string[];
+  ownAppHash: string[];
+  logForks: string[];
+  missingTxs: string[];
+  conflictingVotes: string[];
+}
+
+export interface CheckReport {
+  /** Heights 1..H were checked. */
+  H: bigint;
+  violations: Violations;
+  /** Figures for the test's comments: resume time, counts. */
+  notes: string[];
+}
+
+/**
+ * Runs every invariant on every running node and reports the violations (no assertion: a negative control uses it
+ * to show that a check does fail). `checkInvariants` asserts that there are none.
+ */
+export async function findViolations(net: FaultNet, opts: CheckOptions): Promise<CheckReport> {
   const L = opts.label;
   const live = net.running();
-  t.ok(live.length >= 3, `${L}: ${live.length} validators running for the check`);
+  const v: Violations = { resumed: [], forks: [], appHashes: [], ownAppHash: [], logForks: [], missingTxs: [], conflictingVotes: [] };
+  const notes: string[] = [];
 
   // The chain resumes: every running node passes the highest height seen now.
   const h0 = await net.maxHeight();
   const t0 = Date.now();
-  await net.waitAll(h0 + 1n, opts.resumeWithinMs ?? 30_000, `${L}: every running node past height ${h0}`);
-  t.pass(`${L}: chain resumed: every running node passed height ${h0} within ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  try {
+    await net.waitAll(h0 + 1n, opts.resumeWithinMs ?? 30_000, `${L}: every running node past height ${h0}`);
+    notes.push(`chain resumed: every running node passed height ${h0} within ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  } catch (err) {
+    v.resumed.push(String(err));
+  }
 
   // No fork, app hashes agree (RPC, every running node, heights 1..H).
   const H = (await Promise.all(live.map((i) => net.height(i)))).reduce((m, h) => (h < m ? h : m));
   const metas = await Promise.all(live.map((i) => blockMetas(net.rpc[i], H)));
-  const forks: string[] = [];
-  const appDiff: string[] = [];
   for (let h = 1n; h <= H; h++) {
     const hashes = new Set(metas.map((m) => m.get(h)?.hash ?? 'missing'));
-    if (hashes.size !== 1 || hashes.has('missing')) forks.push(`${h}: ${[...hashes].join(' ')}`);
+    if (hashes.size !== 1 || hashes.has('missing')) v.forks.push(`${h}: ${[...hashes].join(' ')}`);
     const apps = new Set(metas.map((m) => m.get(h)?.appHash ?? 'missing'));
-    if (apps.size !== 1) appDiff.push(`${h}: ${[...apps].join(' ')}`);
+    if (apps.size !== 1) v.appHashes.push(`${h}: ${[...apps].join(' ')}`);
   }
-  t.same(forks, [], `${L}: one block hash per height on all ${live.length} running nodes (heights 1..${H})`);
-  t.same(appDiff, [], `${L}: header app hashes agree per height (1..${H})`);
   // Each node's own app state after its last block equals the app hash the next block (if any) carries.
   const infos = await Promise.all(live.map(async (i) => ({ i, r: (await net.rpc[i].abciInfo()).response })));
-  const ownDiff: string[] = [];
   for (const { i, r } of infos) {
     const ownHex = Buffer.from(r.last_block_app_hash, 'base64').toString('hex').toUpperCase(); // abci_info: base64
     // The next block's header (from the first running node; wait for it if it is not committed yet).
     const h = BigInt(r.last_block_height) + 1n;
-    const header = await pollUntil(`${L}: header ${h}`, 20_000, async () => (await net.rpc[live[0]].header(h)).header, () => net.exited());
-    if (header.app_hash.toUpperCase() !== ownHex) ownDiff.push(`${net.nodes[i].name} after ${r.last_block_height}: ${ownHex} vs header ${h} ${header.app_hash}`);
+    try {
+      const header = await pollUntil(`${L}: header ${h}`, 20_000, async () => (await net.rpc[live[0]].header(h)).header, () => net.exited());
+      if (header.app_hash.toUpperCase() !== ownHex) v.ownAppHash.push(`${net.nodes[i].name} after ${r.last_block_height}: ${ownHex} vs header ${h} ${header.app_hash}`);
+    } catch (err) {
+      v.ownAppHash.push(`${net.nodes[i].name}: ${String(err)}`);
+    }
   }
-  t.same(ownDiff, [], `${L}: each node's own app hash (abci_info) equals the app_hash in the next block's header`);
 
   // No fork in the logs of every process ever started (killed and restarted ones too).
   const { byHeight } = commitLogForks(net.procs.flat());
-  const logForks = [...byHeight].filter(([h, s]) => s.size !== 1 || (h <= H && metas[0].get(h)?.hash !== [...s][0])).map(([h, s]) => `${h}: ${[...s].join(' ')}`);
-  t.same(logForks, [], `${L}: one hash per height across every process's commit log (${byHeight.size} heights, ${net.procs.flat().length} processes)`);
+  v.logForks = [...byHeight].filter(([h, s]) => s.size !== 1 || (h <= H && metas[0].get(h)?.hash !== [...s][0])).map(([h, s]) => `${h}: ${[...s].join(' ')}`);
+  notes.push(`commit logs: ${byHeight.size} heights, ${net.procs.flat().length} processes`);
 
   // Every tx the load saw committed is there, on every running node, at its height.
   if (opts.load !== undefined) {
     const seen = opts.load.seen.filter((s) => s.height <= H);
-    const missing: string[] = [];
     for (const i of live) {
       for (let k = 0; k < seen.length; k += 16) {
         await Promise.all(
           seen.slice(k, k + 16).map(async (s) => {
             try {
               const r = await net.rpc[i].tx(s.hash);
-              if (BigInt(r.height) !== s.height) missing.push(`${net.nodes[i].name} ${s.hash}: height ${r.height}, committed at ${s.height}`);
+              if (BigInt(r.height) !== s.height) v.missingTxs.push(`${net.nodes[i].name} ${s.hash}: height ${r.height}, committed at ${s.height}`);
             } catch (err) {
-              missing.push(`${net.nodes[i].name} ${s.hash}@${s.height}: ${String(err)}`);
+              v.missingTxs.push(`${net.nodes[i].name} ${s.hash}@${s.height}: ${String(err)}`);
             }
           }),
         );
       }
     }
-    t.same(missing.slice(0, 10), [], `${L}: all ${seen.length} txs the load saw committed are found by hash on every running node`);
-    t.ok(seen.length > 0 || opts.load.seen.length === 0, `${L}: load committed ${opts.load.seen.length} txs (${opts.load.failures} failed submissions retried)`);
+    notes.push(`load: ${seen.length} committed txs checked (of ${opts.load.seen.length} seen; ${opts.load.failures} failed submissions retried)`);
   }
 
   // No conflicting votes: no evidence in any block, no double_sign slash.
-  const withEvidence: string[] = [];
   const c = net.rpc[live[0]];
   for (let h = 1n; h <= H; h += 8n) {
     const top = h + 7n > H ? H : h + 7n;
@@ -322,16 +368,33 @@ export async function checkInvariants(t: Test, net: FaultNet, opts: CheckOptions
     const blocks = await Promise.all(hs.map((x) => c.block(x)));
     for (const b of blocks) {
       const ev = (b.block.evidence?.evidence ?? []) as unknown[];
-      if (ev.length > 0) withEvidence.push(`${b.block.header.height}: ${JSON.stringify(ev).slice(0, 300)}`);
+      if (ev.length > 0) v.conflictingVotes.push(`evidence in block ${b.block.header.height}: ${JSON.stringify(ev).slice(0, 300)}`);
     }
   }
   const slashes = Number((await c.blockSearch(`slash.kind = 'double_sign'`)).total_count);
-  if (opts.allowDuplicateVotes) t.comment(`${L}: ${withEvidence.length} block(s) with evidence, ${slashes} double_sign slash block(s) (duplicate key expected)`);
-  else {
-    t.same(withEvidence, [], `${L}: no evidence of conflicting votes committed (heights 1..${H})`);
-    t.equal(slashes, 0, `${L}: no double_sign slash`);
+  if (slashes > 0) v.conflictingVotes.push(`${slashes} block(s) with a double_sign slash`);
+  const refused = net.procs.flat().flatMap((p) => p.lines.filter((l) => l.msg === 'signer refused'));
+  notes.push(`checked heights 1..${H}; 'signer refused' log lines: ${refused.length}`);
+  return { H, violations: v, notes };
+}
+
+/** Runs every invariant on every running node; each one is a tap assertion. Returns the height checked up to. */
+export async function checkInvariants(t: Test, net: FaultNet, opts: CheckOptions): Promise<bigint> {
+  const L = opts.label;
+  const live = net.running();
+  t.ok(live.length >= 3, `${L}: ${live.length} nodes running for the check`);
+  const { H, violations: v, notes } = await findViolations(net, opts);
+  t.same(v.resumed, [], `${L}: the chain resumed within ${(opts.resumeWithinMs ?? 30_000) / 1000} s`);
+  t.same(v.forks.slice(0, 10), [], `${L}: one block hash per height on all ${live.length} running nodes (heights 1..${H})`);
+  t.same(v.appHashes.slice(0, 10), [], `${L}: header app hashes agree per height (1..${H})`);
+  t.same(v.ownAppHash, [], `${L}: each node's own app hash (abci_info) equals the app_hash in the next block's header`);
+  t.same(v.logForks.slice(0, 10), [], `${L}: one hash per height across every process's commit log`);
+  if (opts.load !== undefined) {
+    t.same(v.missingTxs.slice(0, 10), [], `${L}: every tx the load saw committed is found by hash on every running node, at its height`);
+    t.ok(opts.load.seen.length > 0, `${L}: the load committed ${opts.load.seen.length} txs`);
   }
-  const refused = net.procs.flat().flatMap((p) => p.lines.filter((l) => l.msg === 'signer refused').map((l) => JSON.stringify(l)));
-  t.comment(`${L}: checked heights 1..${H}; 'signer refused' log lines: ${refused.length}`);
+  if (opts.allowDuplicateVotes) t.comment(`${L}: conflicting votes (duplicate key expected): ${v.conflictingVotes.length} finding(s)`);
+  else t.same(v.conflictingVotes.slice(0, 10), [], `${L}: no evidence of conflicting votes and no double_sign slash (heights 1..${H})`);
+  for (const n of notes) t.comment(`${L}: ${n}`);
   return H;
 }

@@ -2,7 +2,13 @@
 import { createServer, type Server } from 'node:net';
 import { PORT_STRIDE } from '../../src/node/devnet.ts';
 
-/** A base port in 30000-60000 whose devnet ports (p2p and rpc of each of n nodes) are all free right now. */
+// Below Linux's ephemeral range (32768-60999 by default): a port there can be taken, between this check and the node's
+// listen, by any outgoing connection on the machine (an RPC client, a p2p dial, another test's proxy), and the node
+// then fails with "is the port in use?". Below 26656 too, the default p2p/rpc ports some tests use.
+const LOW = 10_000;
+const HIGH = 26_000;
+
+/** A base port in LOW..HIGH whose devnet ports (p2p and rpc of each of n nodes) are all free right now. */
 export async function freeBasePort(n: number): Promise<number> {
   const bind = (port: number) =>
     new Promise<Server | null>((res) => {
@@ -11,7 +17,7 @@ export async function freeBasePort(n: number): Promise<number> {
       s.listen(port, '127.0.0.1', () => res(s));
     });
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 30_000 + PORT_STRIDE * Math.floor(Math.random() * ((29_000 - PORT_STRIDE * n) / PORT_STRIDE));
+    const base = LOW + PORT_STRIDE * Math.floor(Math.random() * ((HIGH - LOW - PORT_STRIDE * n) / PORT_STRIDE));
     const held: Server[] = [];
     let ok = true;
     for (let i = 0; i < n && ok; i++) {

@@ -17,8 +17,9 @@ export class NodeProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private waiters: Array<() => void> = [];
 
-  constructor(args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  /** `execArgv`: options for Node itself, before the script (e.g. `--import` of a fault-injection preload). */
+  constructor(args: string[], env: Record<string, string> = {}, execArgv: string[] = []) {
+    this.child = spawn(process.execPath, [...execArgv, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let buf = '';
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       buf += chunk;
@@ -35,7 +36,8 @@ export class NodeProcess {
       }
     });
     this.child.stdout!.resume();
-    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+    // 'close', not 'exit': it comes after stderr has ended, so every line the process wrote is in `lines` by then.
+    this.exited = new Promise((resolve) => this.child.once('close', (code, signal) => resolve({ code, signal })));
   }
 
   /** Heights of the "committed block" lines so far, with their block hashes. */

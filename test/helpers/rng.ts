@@ -54,6 +54,16 @@ export class Rng {
     return xs[this.int(0, xs.length - 1)];
   }
 
+  /** A new array with xs in a uniformly random order (Fisher-Yates). */
+  shuffle<T>(xs: readonly T[]): T[] {
+    const out = [...xs];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = this.int(0, i);
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+    return out;
+  }
+
   chance(p: number): boolean {
     return this.u32() / 0x1_0000_0000 < p;
   }
