@@ -290,7 +290,6 @@ export const queryTaskCommand: Command = {
   options: queryOptions,
   args: [{ name: 'ID', description: 'the task id (1, 2, ...)', required: true }],
   async run(args) {
-    const text = args.positionals[0];
     const id = idArg(args.positionals[0], 'ID', 'a task id');
     return withClient(args, (c) => c.task(id));
   },

@@ -149,7 +149,10 @@ export class ConsensusReactor implements ConsensusNetwork {
       }
       // A new (or re-connected) peer starts with nothing: everything we hold of the height goes to it now.
       this.peers.delete(peer);
-      if (this.host !== null && !this.closed) this.gossipPeer(peer, this.currentEntries(performance.now()), performance.now(), false);
+      if (this.host !== null && !this.closed) {
+        const now = performance.now();
+        this.gossipPeer(peer, this.currentEntries(now), now, false);
+      }
     });
   }
 

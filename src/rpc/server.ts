@@ -337,7 +337,7 @@ export function isLoopback(address: string): boolean {
 }
 
 /** An oversized body is read and discarded up to this size so that its client gets the answer (see serveJsonRpc). */
-const DRAIN_LIMIT_BYTES = 8 * MAX_BODY_BYTES;
+export const DRAIN_LIMIT_BYTES = 8 * MAX_BODY_BYTES;
 
 /**
  * Reads and discards the rest of a request body. True once it ended; false if the client went away or the body

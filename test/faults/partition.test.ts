@@ -14,17 +14,6 @@ import { LinkProxies } from '../helpers/link-proxy.ts';
 
 const maxOf = (hs: bigint[]) => hs.reduce((m, h) => (h > m ? h : m), 0n);
 
-async function heights(net: FaultNet, nodes: number[]): Promise<bigint[]> {
-  return Promise.all(nodes.map((i) => net.height(i)));
-}
-
-/** Waits until each of `nodes` is at height `h` or above; returns the ms it took. */
-async function waitNodes(net: FaultNet, nodes: number[], h: bigint, ms: number, what: string): Promise<number> {
-  const t0 = Date.now();
-  await pollUntil(what, ms, async () => ((await heights(net, nodes)).every((x) => x >= h) ? true : undefined), () => net.exited());
-  return Date.now() - t0;
-}
-
 /** Each running node's p2p peers per its own RPC net_info: node index and the proxy link the connection runs through. */
 async function peerViews(net: FaultNet, links: LinkProxies, ids: string[]): Promise<Map<number, Array<{ peer: number; via: { from: number; to: number } | null; addr: string }>>> {
   const out = new Map<number, Array<{ peer: number; via: { from: number; to: number } | null; addr: string }>>();
@@ -119,20 +108,20 @@ t.test('network partitions: minority, even split, isolation + kill, flaky links'
     const rest = all.filter((i) => i !== x);
     const ms = rng.int(10_000, 20_000);
     const hx = await net.height(x);
-    const hRest = maxOf(await heights(net, rest));
+    const hRest = maxOf(await net.heights(rest));
     const refusedBefore = links.counts().refused;
     links.isolate(x);
     t.comment(`a. ${names[x]} isolated at height ${hx} (others at ${hRest}) for ${ms} ms`);
     await assertCut(t, net, links, ids, `a. ${names[x]} isolated`);
     await sleep(ms);
     await assertCut(t, net, links, ids, `a. ${names[x]} still isolated after ${ms} ms`);
-    const [hxNow, restNow] = [await net.height(x), await heights(net, rest)];
+    const [hxNow, restNow] = [await net.height(x), await net.heights(rest)];
     t.ok(restNow.every((h) => h >= hRest + 3n), `a. the other three kept committing: ${hRest} -> ${restNow.join(', ')}`);
     t.ok(hxNow <= hx + 1n, `a. the isolated ${names[x]} committed nothing past ${hx} (+1 in flight): at ${hxNow}`);
     t.ok(links.counts().refused > refusedBefore, `a. the nodes kept redialing across the cut and were refused (${links.counts().refused - refusedBefore} times)`);
     const target = maxOf(restNow);
     links.heal();
-    const caughtUp = await waitNodes(net, [x], target, 60_000, `${names[x]} caught up after the heal`);
+    const caughtUp = await net.waitAll(target, 60_000, `${names[x]} caught up after the heal`, [x]);
     t.comment(`a. healed: ${names[x]} from ${hxNow} to ${target} in ${caughtUp} ms`);
     await fullMesh(t, net, links, ids, 'a. healed', 30_000);
     await checkInvariants(t, net, { label: 'a. after the minority partition', load });
@@ -148,14 +137,14 @@ t.test('network partitions: minority, even split, isolation + kill, flaky links'
     const split = `{${left.map((i) => names[i]).join(',')}}|{${right.map((i) => names[i]).join(',')}}`;
     await assertCut(t, net, links, ids, `b. ${split}`);
     await sleep(2_000); // a height whose precommits were already out may still commit
-    const halted = await heights(net, all);
+    const halted = await net.heights(all);
     await sleep(10_000);
-    const after = await heights(net, all);
+    const after = await net.heights(all);
     t.same(after, halted, `b. split ${split}: the chain halts (heights ${halted.join(', ')} unchanged for 10 s)`);
     await assertCut(t, net, links, ids, `b. ${split} after 10 s`);
     const hh = maxOf(halted);
     links.heal();
-    const resumed = await waitNodes(net, all, hh + 1n, 60_000, `every node past the halt height ${hh} after the heal`);
+    const resumed = await net.waitAll(hh + 1n, 60_000, `every node past the halt height ${hh} after the heal`, all);
     t.comment(`b. healed ${split}: every node past the halt height ${hh} in ${resumed} ms`);
     await fullMesh(t, net, links, ids, 'b. healed', 30_000);
     await checkInvariants(t, net, { label: 'b. after the even split', load });
@@ -170,26 +159,26 @@ t.test('network partitions: minority, even split, isolation + kill, flaky links'
     const hx = await net.height(x);
     links.isolate(x);
     await assertCut(t, net, links, ids, `c. ${names[x]} isolated`);
-    await waitNodes(net, majority, maxOf(await heights(net, majority)) + 1n, 30_000, 'c. the majority committing with one isolated');
+    await net.waitAll(maxOf(await net.heights(majority)) + 1n, 30_000, 'c. the majority committing with one isolated', majority);
     await net.kill(k);
     t.comment(`c. ${names[x]} isolated at height ${hx}, ${names[k]} SIGKILLed`);
     await sleep(2_000);
     const live = net.running();
-    const halted = await heights(net, live);
+    const halted = await net.heights(live);
     await sleep(10_000);
-    const after = await heights(net, live);
+    const after = await net.heights(live);
     t.same(after, halted, `c. isolated + killed: the chain halts (${live.map((i, n) => `${names[i]} ${halted[n]}`).join(', ')} unchanged for 10 s)`);
     const hh = maxOf(halted.filter((_, n) => live[n] !== x));
     net.start(k);
-    const resumed = await waitNodes(net, majority, hh + 1n, 60_000, `c. the connected three past ${hh} after restarting ${names[k]}`);
+    const resumed = await net.waitAll(hh + 1n, 60_000, `c. the connected three past ${hh} after restarting ${names[k]}`, majority);
     t.comment(`c. ${names[k]} restarted: the connected three past the halt height ${hh} in ${resumed} ms`);
-    await waitNodes(net, majority, hh + 3n, 60_000, 'c. the connected three committing');
+    await net.waitAll(hh + 3n, 60_000, 'c. the connected three committing', majority);
     await assertCut(t, net, links, ids, `c. ${names[x]} still isolated (${names[k]} restarted)`);
     const hxNow = await net.height(x);
     t.ok(hxNow <= hx + 1n, `c. the isolated ${names[x]} committed nothing past ${hx} (+1 in flight): at ${hxNow}`);
-    const target = maxOf(await heights(net, majority));
+    const target = maxOf(await net.heights(majority));
     links.heal();
-    const caughtUp = await waitNodes(net, [x], target, 60_000, `${names[x]} caught up after the heal`);
+    const caughtUp = await net.waitAll(target, 60_000, `${names[x]} caught up after the heal`, [x]);
     t.comment(`c. healed: ${names[x]} from ${hxNow} to ${target} in ${caughtUp} ms`);
     await fullMesh(t, net, links, ids, 'c. healed', 30_000);
     await checkInvariants(t, net, { label: 'c. after isolation + kill', load });
@@ -198,7 +187,7 @@ t.test('network partitions: minority, even split, isolation + kill, flaky links'
   // d. Flaky links: every 1-2 s one random link is cut for 0.5-2 s (at most ~2 down at once: every node keeps a path
   //    to every other through a third, and consensus gossip relays votes), for 20 s. The chain keeps committing.
   {
-    const h0 = maxOf(await heights(net, all));
+    const h0 = maxOf(await net.heights(all));
     const end = Date.now() + 20_000;
     const pending: Promise<void>[] = [];
     let cuts = 0;
@@ -223,7 +212,7 @@ t.test('network partitions: minority, even split, isolation + kill, flaky links'
       await sleep(rng.int(1_000, 2_000));
     }
     await Promise.all(pending);
-    const h1s = await heights(net, all);
+    const h1s = await net.heights(all);
     t.comment(`d. ${cuts} link cuts in 20 s; heights ${h0} -> ${h1s.join(', ')}; proxies ${JSON.stringify(links.counts())}`);
     t.ok(maxOf(h1s) >= h0 + 5n, `d. the chain kept committing through ${cuts} link cuts: ${h0} -> ${maxOf(h1s)}`);
     links.heal();

@@ -10,6 +10,7 @@ import t from 'tap';
 import http from 'node:http';
 import { WebSocket } from 'ws';
 import { toBase64, toHex } from '../../src/crypto/bytes.ts';
+import { DRAIN_LIMIT_BYTES } from '../../src/rpc/server.ts';
 import { Driver, agentsFixture, addr } from '../helpers/agents.ts';
 import { InProcNode } from '../helpers/inproc-node.ts';
 import { openApp, nextBlock, send } from '../helpers/chain.ts';
@@ -17,8 +18,7 @@ import { Rng } from '../helpers/rng.ts';
 import { FUZZ_SECONDS, fuzzSeed, fuzzLoop, mutateBytes, processRecorder, randomValue } from '../helpers/fuzz.ts';
 
 const CALL_TIMEOUT_MS = 15_000;
-/** The server reads and discards an oversized body up to this many bytes, then cuts the connection (server.ts). */
-const DRAIN_LIMIT_BYTES = 8_000_000;
+// An oversized body is drained up to DRAIN_LIMIT_BYTES, then the server cuts the connection unanswered.
 
 interface Reply {
   status: number;

@@ -120,9 +120,16 @@ export class FaultNet {
     return hs.reduce((m, h) => (h > m ? h : m), 0n);
   }
 
-  /** Waits until every running node is at `h` or above. */
-  async waitAll(h: bigint, ms: number, what = `every running node at height ${h}`): Promise<void> {
-    await pollUntil(what, ms, async () => ((await Promise.all(this.running().map((i) => this.height(i)))).every((x) => x >= h) ? true : undefined), () => this.exited());
+  /** Heights of `nodes` (default: the running ones), in that order. */
+  heights(nodes: readonly number[] = this.running()): Promise<bigint[]> {
+    return Promise.all(nodes.map((i) => this.height(i)));
+  }
+
+  /** Waits until each of `nodes` (default: the running ones) is at `h` or above; returns the ms it took. */
+  async waitAll(h: bigint, ms: number, what = `every running node at height ${h}`, nodes?: readonly number[]): Promise<number> {
+    const t0 = Date.now();
+    await pollUntil(what, ms, async () => ((await this.heights(nodes)).every((x) => x >= h) ? true : undefined), () => this.exited());
+    return Date.now() - t0;
   }
 
   async close(): Promise<void> {
@@ -312,7 +319,7 @@ export async function findViolations(net: FaultNet, opts: CheckOptions): Promise
   }
 
   // No fork, app hashes agree (RPC, every running node, heights 1..H).
-  const H = (await Promise.all(live.map((i) => net.height(i)))).reduce((m, h) => (h < m ? h : m));
+  const H = (await net.heights(live)).reduce((m, h) => (h < m ? h : m));
   const metas = await Promise.all(live.map((i) => blockMetas(net.rpc[i], H)));
   for (let h = 1n; h <= H; h++) {
     const hashes = new Set(metas.map((m) => m.get(h)?.hash ?? 'missing'));
